@@ -79,6 +79,7 @@ struct rp_waiter {
   rp_waiter_t *ready_next;      /* free for the owner's use once the waiter is unlinked */
   void *data;                   /* free for the owner's use (e.g. a napi_deferred) */
   int result;                   /* set by the owner: RP_WAIT_OK / RP_WAIT_TIMED_OUT */
+  void *pin;                    /* free for the owner's use (e.g. a reference keeping the buffer alive) */
 };
 
 /* Blocks the calling thread while *addr == expected, until notified or timed out.
@@ -101,6 +102,17 @@ uint32_t rp_notify(_Atomic int32_t *addr, uint32_t count);
 /* Unlinks every async waiter belonging to owner, chaining them through ready_next;
  * returns the chain (the caller frees them). For environment teardown. */
 rp_waiter_t *rp_wait_remove_owner(void *owner);
+
+/* Reads a shared cell (seq_cst), for glue code that must not do atomics itself. */
+int32_t rp_load32(_Atomic int32_t *addr);
+
+/* A small futex lock (Drepper's 0/1/2 protocol) for the glue's own short critical sections,
+ * e.g. a per-thread list of woken async waiters. Zero-initialised means unlocked. */
+typedef struct {
+  _Atomic uint32_t word;
+} rp_lock_t;
+void rp_lock_acquire(rp_lock_t *l);
+void rp_lock_release(rp_lock_t *l);
 
 /* Number of waiters currently queued on addr (for tests and diagnostics; takes the lock). */
 uint32_t rp_wait_count(_Atomic int32_t *addr);
