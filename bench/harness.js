@@ -252,7 +252,9 @@ function fmtPct(f) {
 
 function fmtRatio(r) {
   if (r === undefined || r === null || Number.isNaN(r)) return '—';
-  return `${r >= 100 ? r.toFixed(0) : r >= 10 ? r.toFixed(1) : r.toFixed(2)}×`;
+  let txt = r >= 100 ? r.toFixed(0) : r >= 10 ? r.toFixed(1) : r.toFixed(2);
+  if (txt === '1.00' && r !== 1) txt = r.toFixed(3); // do not print 1.00× for a FAIL at 0.998
+  return `${txt}×`;
 }
 
 /** Prints an aligned text table. columns: [{ key, title, align: 'left'|'right' }]. */
@@ -272,8 +274,8 @@ function printTable(title, columns, rows, out = console.log) {
 /**
  * One Context per case. A case calls ctx.compare(group, subjects, options) once per comparison
  * group (e.g. one per message size). Subjects of a group are measured INTERLEAVED
- * (rep 1 of each subject, then rep 2 of each, …) so slow drift on a shared machine hits all of
- * them alike.
+ * (rep 1 of each subject, then rep 2 of each in reverse order, …) so slow drift on a shared
+ * machine hits all of them alike.
  *
  * subject = {
  *   name: string,                  // row label; targets refer to it
@@ -289,10 +291,13 @@ function printTable(title, columns, rows, out = console.log) {
  * A subject that throws anywhere is recorded as errored with the message; the others go on.
  */
 class Context {
-  constructor({ caseName, quick, reps, warmup, ringpool, ringpoolError, log }) {
+  constructor({ caseName, quick, reps, repsOverride, warmup, ringpool, ringpoolError, log }) {
     this.caseName = caseName;
     this.quick = quick;
+    /** Default repetitions per subject; a case may ask for more via compare(..., { reps }). */
     this.reps = reps;
+    /** --reps from the command line wins over everything. */
+    this.repsOverride = repsOverride;
     this.warmup = warmup;
     /** The loaded package, or null with --baselines-only. */
     this.ringpool = ringpool;
@@ -309,7 +314,7 @@ class Context {
 
   async compare(group, subjects, options) {
     const metrics = options.metrics;
-    const reps = Math.max(5, options.reps ?? this.reps);
+    const reps = Math.max(5, this.repsOverride ?? options.reps ?? this.reps);
     const warmup = options.warmup ?? this.warmup;
     const timeoutMs = options.timeoutMs ?? 120000;
     const active = [];
@@ -366,8 +371,10 @@ class Context {
       }
     };
 
-    for (let w = 0; w < warmup; w++) for (const a of active) if (a.ok) await runOne(a, 'warmup', w);
-    for (let r = 0; r < reps; r++) for (const a of active) if (a.ok) await runOne(a, 'rep', r);
+    // Interleave subjects and alternate their order (ABBA…) so neither always runs first.
+    const order = (i) => (i % 2 ? [...active].reverse() : active);
+    for (let w = 0; w < warmup; w++) for (const a of order(w)) if (a.ok) await runOne(a, 'warmup', w);
+    for (let r = 0; r < reps; r++) for (const a of order(r)) if (a.ok) await runOne(a, 'rep', r);
 
     // teardown (always, also for errored subjects)
     for (const a of active) {
@@ -473,9 +480,17 @@ function evaluateTargets(targets, results) {
   return targets.map((t) => {
     const find = (name) => results.find((r) => r.group === t.group && r.subject === name);
     const a = find(t.subject);
-    const b = find(t.baseline);
+    // `baseline` may list several subjects: the best one that did not error is the reference.
+    const names = Array.isArray(t.baseline) ? t.baseline : [t.baseline];
+    const found = names.map(find).filter(Boolean);
+    const usable = found.filter((r) => !r.error && !r.skipped && r.metrics[t.metric]);
+    const better = a && a.metrics[t.metric] ? a.metrics[t.metric].better : 'lower';
+    const b = usable.length
+      ? usable.reduce((x, y) => (speedup(y.metrics[t.metric].median, x.metrics[t.metric].median, better) > 1 ? y : x))
+      : found[0];
     const out = { ...t, status: 'n/a', value: NaN, base: NaN, speedup: NaN, note: '' };
     if (!a || !b) { out.note = 'not measured'; return out; }
+    out.baselineUsed = b.subject;
     const why = [a, b].filter((r) => r.error || r.skipped).map((r) => `${r.subject}: ${r.error || r.skipped}`);
     if (why.length) { out.status = a.skipped ? 'SKIP' : 'FAIL'; out.note = why.join('; '); return out; }
     const ma = a.metrics[t.metric];
@@ -497,6 +512,7 @@ function printTargets(evaluated) {
       { key: 'label', title: 'target' },
       { key: 'value', title: 'ringpool', align: 'right' },
       { key: 'base', title: 'baseline', align: 'right' },
+      { key: 'ref', title: 'baseline subject' },
       { key: 'speedup', title: 'speed-up', align: 'right' },
       { key: 'need', title: 'need', align: 'right' },
       { key: 'status', title: 'result' },
@@ -506,6 +522,7 @@ function printTargets(evaluated) {
       label: t.label,
       value: Number.isNaN(t.value) ? '' : fmtValue(t.value, t.unit),
       base: Number.isNaN(t.base) ? '' : fmtValue(t.base, t.unit),
+      ref: t.baselineUsed || (Array.isArray(t.baseline) ? t.baseline.join(' | ') : t.baseline),
       speedup: fmtRatio(t.speedup),
       need: `≥ ${fmtRatio(t.need)}`,
       status: t.note ? `${t.status} (${t.note.length > 70 ? t.note.slice(0, 67) + '...' : t.note})` : t.status,

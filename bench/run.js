@@ -135,7 +135,7 @@ async function main() {
   console.log(
     `ringpool bench — ${meta.node}, ${meta.os}, ${meta.cpu} × ${meta.cores}, ` +
       `commit ${meta.commit ? meta.commit.slice(0, 12) : 'unknown'}${meta.dirty ? '+dirty' : ''}; ` +
-      `${opts.quick ? 'quick' : 'full'} mode, ${reps} reps + ${warmup} warm-up per subject`,
+      `${opts.quick ? 'quick' : 'full'} mode, ≥ ${reps} reps (cases may ask for more) + ${warmup} warm-up per subject`,
   );
   console.log('ratio column: speed-up vs the best baseline in the same group (> 1 = ringpool better)');
 
@@ -144,7 +144,7 @@ async function main() {
   const allTargets = [];
   const caseTimes = {};
   for (const c of selected) {
-    const ctx = new h.Context({ caseName: c.name, quick: opts.quick, reps, warmup, ringpool, ringpoolError });
+    const ctx = new h.Context({ caseName: c.name, quick: opts.quick, reps, repsOverride: opts.reps, warmup, ringpool, ringpoolError });
     const tc = Date.now();
     process.stdout.write(`\n[${c.name}] running…`);
     try {

@@ -1,0 +1,519 @@
+/**
+ * Pool: workerpool's API over ringpool's shared-memory data path.
+ *
+ * Invariants (main thread only):
+ *  - every task is in exactly one place: the queue, one worker's `inflight`, or nowhere
+ *    (settled and reported). `#inflight` is the sum of the workers' inflight sizes.
+ *  - a task settles exactly once (Task.settle); a worker's report for a settled task
+ *    (cancelled or timed out while running) only frees its place.
+ *  - the doorbell wait is armed only while #inflight > 0, so an idle pool keeps nothing
+ *    alive: idle workers are unref'd, and the process can exit without terminate().
+ */
+import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { Decoder, Encoder } from '../codec';
+import { RingpoolTypeError } from '../errors';
+import { native } from '../native';
+import { describe } from '../validate';
+import { waitAsyncCancellable } from '../wait';
+import { CancellationError, PoolTerminatedError, QueueFullError, TimeoutError, WorkerExitError, WorkerSpawnError } from './errors';
+import { TaskPromise } from './exec-promise';
+import { Histogram } from './histogram';
+import type { Percentiles } from './histogram';
+import { resolveOptions } from './options';
+import type { PoolOptions, ResolvedOptions } from './options';
+import { C_DOORBELL, C_MAIN_SLEEPING, kCancelSlots, kMethodsMethod, kPoolCtlWords, kResultChannelBytes } from './protocol';
+import { Task } from './task';
+import type { ExecOptions } from './task';
+import { WorkerHandle } from './worker-handle';
+import type { ResultSink } from './worker-handle';
+
+export interface PoolStats {
+  totalWorkers: number;
+  busyWorkers: number;
+  idleWorkers: number;
+  pendingTasks: number;
+  activeTasks: number;
+  completedTasks: number;
+  failedTasks: number;
+  /** Time tasks spent running in a worker, ms. */
+  runTime: Percentiles;
+  /** Time tasks waited in the queue before dispatch, ms. */
+  waitTime: Percentiles;
+}
+
+type AnyFn = (...args: never[]) => unknown;
+export type Proxy = Record<string, (...args: unknown[]) => TaskPromise<unknown>>;
+
+/** Batches stay well below a channel record's limit. */
+const kBatchBytes = 1 << 15;
+/** Aim for about this much queued work (ms) at each worker when choosing its depth. */
+const kTargetQueuedMs = 2;
+const kMaxSpawnAttempts = 3;
+
+export class Pool extends EventEmitter implements ResultSink {
+  readonly script: string | null;
+  readonly #opts: ResolvedOptions;
+  readonly #queue: ResolvedOptions['queue'];
+  readonly #workers = new Set<WorkerHandle>();
+  readonly #ctl = new Int32Array(new SharedArrayBuffer(kPoolCtlWords * 4));
+  readonly #enc = new Encoder(1 << 16);
+  readonly #dec = new Decoder();
+  readonly #scratch: Uint8Array;
+  readonly #fnIds = new Map<string, number>();
+  readonly #pending = new Map<WorkerHandle, Uint8Array[]>(); // batches a full channel refused
+  readonly #runHist = new Histogram();
+  readonly #waitHist = new Histogram();
+  #nextId = 1;
+  #inflight = 0;
+  #completed = 0;
+  #failed = 0;
+  #avgRunMs = -1; // EWMA of reported run times; -1 before the first
+  #dispatchQueued = false;
+  #armed: AbortController | undefined;
+  #terminated = false;
+  #spawnFailures = 0;
+  #spawnBlockedUntil = 0;
+  #spawnTimer: NodeJS.Timeout | undefined;
+
+  constructor(script?: string | URL | null, options?: PoolOptions) {
+    super();
+    if (script !== undefined && script !== null && typeof script !== 'string' && !(script instanceof URL)) {
+      throw new RingpoolTypeError('ERR_RINGPOOL_INVALID_ARG_TYPE', `script must be a path, a file URL or undefined, got ${describe(script)}`);
+    }
+    this.script = script === undefined || script === null ? null : script instanceof URL ? fileURLToPath(script) : path.resolve(script);
+    this.#opts = resolveOptions(options);
+    this.#queue = this.#opts.queue;
+    // Large enough for any result record (records are at most half the channel).
+    this.#scratch = new Uint8Array(kResultChannelBytes);
+    for (let i = 0; i < this.#opts.minWorkers; i++) this.#spawn();
+  }
+
+  /**
+   * Runs `method` (a name exported by the worker script, or a function run by its source)
+   * with `params` in a worker. The returned promise has `.cancel()` and `.timeout(ms)`.
+   */
+  exec<T = unknown>(method: string | AnyFn, params?: readonly unknown[] | null, options?: ExecOptions): TaskPromise<T> {
+    let name: string | undefined;
+    let fnId = 0;
+    let source: string | undefined;
+    if (typeof method === 'string') name = method;
+    else if (typeof method === 'function') {
+      source = Function.prototype.toString.call(method);
+      fnId = this.#fnIds.get(source) ?? 0;
+      if (fnId === 0) this.#fnIds.set(source, (fnId = this.#fnIds.size + 1));
+    } else {
+      throw new RingpoolTypeError('ERR_RINGPOOL_INVALID_ARG_TYPE', `exec() expects a method name or a function, got ${describe(method)}`);
+    }
+    if (params !== undefined && params !== null && !Array.isArray(params)) {
+      throw new RingpoolTypeError('ERR_RINGPOOL_INVALID_ARG_TYPE', `exec() params must be an array, got ${describe(params)}`);
+    }
+    const opts = checkExecOptions(options);
+    let resolve!: (v: unknown) => void;
+    let reject!: (e: unknown) => void;
+    const promise = new TaskPromise<T>((res, rej) => {
+      resolve = res as (v: unknown) => void;
+      reject = rej;
+    });
+    const task = new Task(this.#nextId++, name, fnId, source, (params ?? []) as unknown[], opts, resolve, reject, performance.now());
+    promise.bind({ cancel: (reason) => this.#cancel(task, reason), setTimeout: (ms) => this.#setTimeout(task, ms) });
+    if (this.#terminated) {
+      task.settle(false, new PoolTerminatedError());
+      return promise;
+    }
+    if (opts.signal) {
+      if (opts.signal.aborted) {
+        task.settle(false, new CancellationError('Task cancelled: its signal was already aborted', opts.signal.reason));
+        this.#failed++;
+        return promise;
+      }
+      const signal = opts.signal;
+      task.signal = signal;
+      task.onAbort = () => this.#cancel(task, signal.reason);
+      signal.addEventListener('abort', task.onAbort, { once: true });
+    }
+    if (this.#queue.size() >= this.#opts.maxQueueSize) {
+      task.settle(false, new QueueFullError(this.#opts.maxQueueSize));
+      this.#failed++;
+      return promise;
+    }
+    this.#queue.push(task);
+    this.#scheduleDispatch();
+    return promise;
+  }
+
+  /** Resolves to an object with one function per worker method, each calling exec. */
+  async proxy(): Promise<Proxy> {
+    const names = (await this.exec(kMethodsMethod, [])) as string[];
+    const api: Proxy = {};
+    for (const n of names) api[n] = (...args: unknown[]) => this.exec(n, args);
+    return api;
+  }
+
+  stats(): PoolStats {
+    let busy = 0;
+    for (const h of this.#workers) if (h.inflight.size > 0) busy++;
+    return {
+      totalWorkers: this.#workers.size,
+      busyWorkers: busy,
+      idleWorkers: this.#workers.size - busy,
+      pendingTasks: this.#queue.size(),
+      activeTasks: this.#inflight,
+      completedTasks: this.#completed,
+      failedTasks: this.#failed,
+      runTime: this.#runHist.percentiles(),
+      waitTime: this.#waitHist.percentiles(),
+    };
+  }
+
+  /**
+   * Stops the pool. Queued tasks reject with PoolTerminatedError. Without `force`, workers
+   * finish the tasks they were given, then exit; with it (or after `timeout` ms, default
+   * workerTerminateTimeout) they are terminated and their running tasks reject.
+   */
+  async terminate(force = false, timeout = this.#opts.workerTerminateTimeout): Promise<void> {
+    this.#terminated = true;
+    if (this.#spawnTimer) clearTimeout(this.#spawnTimer);
+    for (let t = this.#queue.pop() as Task | undefined; t; t = this.#queue.pop() as Task | undefined) {
+      if (t.settle(false, new PoolTerminatedError())) this.#failed++;
+    }
+    const exits: Promise<void>[] = [];
+    for (const h of this.#workers) {
+      exits.push(new Promise((res) => (h.exited ? res() : h.worker.once('exit', () => res()))));
+      h.retiring = true;
+      h.setRef(true);
+      if (force || !h.stop(this.#enc)) void h.worker.terminate();
+      else h.killTimer = setTimeout(() => void h.worker.terminate(), timeout);
+    }
+    await Promise.all(exits);
+    this.#disarm();
+  }
+
+  // ---- scheduling ----
+
+  #scheduleDispatch(): void {
+    if (this.#dispatchQueued) return;
+    this.#dispatchQueued = true;
+    queueMicrotask(() => {
+      this.#dispatchQueued = false;
+      this.#dispatch();
+    });
+  }
+
+  #depth(): number {
+    if (this.#opts.concurrentTasksPerWorker > 0) return Math.min(this.#opts.concurrentTasksPerWorker, kCancelSlots);
+    if (this.#avgRunMs < 0) return 8;
+    return Math.max(2, Math.min(kCancelSlots, Math.ceil(kTargetQueuedMs / Math.max(this.#avgRunMs, 0.002))));
+  }
+
+  #pick(depth: number): WorkerHandle | undefined {
+    let best: WorkerHandle | undefined;
+    for (const h of this.#workers) {
+      if (h.retiring || h.inflight.size >= depth || this.#pending.has(h)) continue;
+      if (!best || h.inflight.size < best.inflight.size) best = h;
+    }
+    return best;
+  }
+
+  #dispatch(): void {
+    if (this.#terminated) return;
+    for (const [h, batches] of this.#pending) {
+      while (batches.length > 0 && h.send(batches[0]!)) batches.shift();
+      if (batches.length === 0) this.#pending.delete(h);
+    }
+    const depth = this.#depth();
+    while (this.#queue.size() > 0) {
+      let h = this.#pick(depth);
+      if (!h) {
+        if (!this.#canSpawn()) break;
+        h = this.#spawn();
+      }
+      const enc = this.#enc;
+      enc.reset();
+      let n = 0;
+      while (h.inflight.size < depth && enc.length < kBatchBytes) {
+        const t = this.#queue.pop() as Task | undefined;
+        if (!t) break;
+        if (t.settled) continue; // cancelled while queued in a queue without remove()
+        try {
+          if (!h.encodeTask(enc, t)) h.encodePortTask(enc, t);
+        } catch (err) {
+          if (t.settle(false, err)) this.#failed++;
+          continue;
+        }
+        this.#markDispatched(h, t);
+        n++;
+      }
+      if (n === 0) continue;
+      const bytes = enc.bytes();
+      if (!h.send(bytes)) this.#pending.set(h, [bytes.slice()]);
+    }
+    this.#arm();
+  }
+
+  #markDispatched(h: WorkerHandle, t: Task): void {
+    const now = performance.now();
+    t.worker = h;
+    t.seq = ++h.seq;
+    t.dispatchedAt = now;
+    h.inflight.set(t.id, t);
+    this.#inflight++;
+    this.#waitHist.record(now - t.queuedAt);
+    if (t.timeoutMs !== Infinity) t.timer = setTimeout(() => this.#timedOut(t), t.timeoutMs);
+    if (h.idleTimer) {
+      clearTimeout(h.idleTimer);
+      h.idleTimer = undefined;
+    }
+    h.setRef(true);
+  }
+
+  #canSpawn(): boolean {
+    return !this.#terminated && this.#workers.size < this.#opts.maxWorkers && performance.now() >= this.#spawnBlockedUntil;
+  }
+
+  #spawn(): WorkerHandle {
+    const base = this.#opts.workerThreadOpts;
+    const override = this.#opts.onCreateWorker?.({ script: this.script, workerThreadOpts: { ...base } });
+    const opts = { ...base, ...(override ?? {}) };
+    const h = new WorkerHandle(this.script, this.#ctl.buffer as SharedArrayBuffer, this.#opts.emitStdStreams, opts);
+    this.#workers.add(h);
+    h.worker.on('error', (err) => {
+      h.lastError = err;
+    });
+    h.worker.on('exit', (code) => this.#onExit(h, code));
+    h.worker.on('online', () => this.emit('workerCreate', { threadId: h.threadId }));
+    h.setRef(this.#queue.size() > 0);
+    return h;
+  }
+
+  // ---- results (ResultSink) ----
+
+  onReady(h: WorkerHandle): void {
+    this.#spawnFailures = 0;
+    if (h.inflight.size === 0) this.#idle(h);
+  }
+
+  onDone(h: WorkerHandle, t: Task, ok: boolean, value: unknown, runMs: number): void {
+    this.#release(h, t);
+    this.#runHist.record(runMs);
+    this.#avgRunMs = this.#avgRunMs < 0 ? runMs : this.#avgRunMs * 0.9 + runMs * 0.1;
+    if (t.settle(ok, value)) {
+      if (ok) this.#completed++;
+      else this.#failed++;
+    }
+    h.finished++;
+    if (h.finished >= this.#opts.maxTasksPerWorker && !h.retiring) {
+      h.retiring = true;
+      if (h.inflight.size === 0 && !h.stop(this.#enc)) void h.worker.terminate();
+    }
+  }
+
+  onSkip(h: WorkerHandle, t: Task): void {
+    this.#release(h, t);
+  }
+
+  onEmit(t: Task, payload: unknown): void {
+    if (!t.on || t.settled) return;
+    try {
+      t.on(payload);
+    } catch (err) {
+      if (this.listenerCount('error') > 0) this.emit('error', err);
+      else process.emitWarning(`ringpool: a task's "on" handler threw: ${String(err)}`);
+    }
+  }
+
+  #release(h: WorkerHandle, t: Task): void {
+    if (h.inflight.delete(t.id)) this.#inflight--;
+    t.worker = undefined;
+    if (t.killTimer) clearTimeout(t.killTimer);
+    if (h.inflight.size === 0) {
+      if (h.retiring && !h.exited) {
+        if (!h.stop(this.#enc)) void h.worker.terminate();
+      } else this.#idle(h);
+    }
+  }
+
+  #idle(h: WorkerHandle): void {
+    h.setRef(false);
+    if (this.#opts.idleTimeout !== Infinity && !h.idleTimer) {
+      h.idleTimer = setTimeout(() => {
+        h.idleTimer = undefined;
+        if (h.inflight.size === 0 && !h.retiring && this.#workers.size > this.#opts.minWorkers) {
+          h.retiring = true;
+          if (!h.stop(this.#enc)) void h.worker.terminate();
+        }
+      }, this.#opts.idleTimeout);
+      h.idleTimer.unref();
+    }
+  }
+
+  #drainAll(): void {
+    for (const h of this.#workers) h.drain(this.#scratch, this.#dec, this);
+    if (this.#queue.size() > 0 || this.#pending.size > 0) this.#dispatch();
+    if (this.#inflight === 0) {
+      this.#disarm();
+      if (this.#queue.size() === 0) this.emit('drain');
+    } else this.#arm();
+  }
+
+  /** Parks the main thread on the doorbell while tasks are in flight (never blocks). */
+  #arm(): void {
+    if (this.#armed || this.#inflight === 0) return;
+    Atomics.store(this.#ctl, C_MAIN_SLEEPING, 1);
+    const seq = Atomics.load(this.#ctl, C_DOORBELL);
+    for (const h of this.#workers) {
+      if (native.channelPeekSize(h.results) >= 0) {
+        Atomics.store(this.#ctl, C_MAIN_SLEEPING, 0);
+        setImmediate(() => this.#drainAll());
+        return;
+      }
+    }
+    const ac = new AbortController();
+    this.#armed = ac;
+    void waitAsyncCancellable(this.#ctl, C_DOORBELL, seq, Infinity, ac.signal).then((r) => {
+      if (this.#armed === ac) this.#armed = undefined;
+      if (r !== 'aborted') this.#drainAll();
+    });
+  }
+
+  #disarm(): void {
+    Atomics.store(this.#ctl, C_MAIN_SLEEPING, 0);
+    const ac = this.#armed;
+    this.#armed = undefined;
+    ac?.abort();
+  }
+
+  // ---- cancellation, timeouts, exits ----
+
+  #cancel(t: Task, reason: unknown): void {
+    if (t.settled) return;
+    const err = new CancellationError('Task cancelled', reason);
+    if (!t.worker) {
+      this.#queue.remove?.(t);
+      if (t.settle(false, err)) this.#failed++;
+      return;
+    }
+    if (t.settle(false, err)) this.#failed++;
+    this.#abortRunning(t);
+  }
+
+  #setTimeout(t: Task, ms: number): void {
+    if (typeof ms !== 'number' || !(ms >= 0)) {
+      throw new RingpoolTypeError('ERR_RINGPOOL_INVALID_ARG_TYPE', `timeout() expects a number of milliseconds >= 0, got ${describe(ms)}`);
+    }
+    if (t.settled) return;
+    t.timeoutMs = ms;
+    if (t.worker) {
+      if (t.timer) clearTimeout(t.timer);
+      t.timer = setTimeout(() => this.#timedOut(t), ms);
+    }
+  }
+
+  #timedOut(t: Task): void {
+    t.timer = undefined;
+    if (t.settle(false, new TimeoutError(t.timeoutMs))) this.#failed++;
+    this.#abortRunning(t);
+  }
+
+  /** A settled task still running: signal it, and replace its worker if it does not stop. */
+  #abortRunning(t: Task): void {
+    const h = t.worker;
+    if (!h) return;
+    h.cancel(this.#enc, t);
+    t.killTimer = setTimeout(() => {
+      if (h.inflight.has(t.id) && !h.exited) {
+        h.retiring = true;
+        void h.worker.terminate();
+      }
+    }, this.#opts.workerTerminateTimeout);
+  }
+
+  #onExit(h: WorkerHandle, code: number): void {
+    h.exited = true;
+    if (h.killTimer) clearTimeout(h.killTimer);
+    if (h.idleTimer) clearTimeout(h.idleTimer);
+    h.drain(this.#scratch, this.#dec, this); // results written before it died still count
+    this.#workers.delete(h);
+    this.#pending.delete(h);
+    const started = h.started;
+    const reason = exitReason(h, code);
+    for (const t of h.inflight.values()) {
+      this.#inflight--;
+      t.worker = undefined;
+      if (t.killTimer) clearTimeout(t.killTimer);
+      if (t.settled) continue;
+      if (t.seq <= started) {
+        if (t.settle(false, new WorkerExitError(code, reason, h.lastError))) this.#failed++;
+      } else if (this.#terminated) {
+        if (t.settle(false, new PoolTerminatedError())) this.#failed++;
+      } else {
+        if (t.timer) clearTimeout(t.timer);
+        t.timer = undefined;
+        t.seq = 0;
+        this.#queue.push(t); // never ran: it runs on another worker
+      }
+    }
+    h.inflight.clear();
+    this.emit('workerExit', { threadId: h.threadId, exitCode: code, reason });
+    this.#opts.onTerminateWorker?.({ script: this.script, threadId: h.threadId, exitCode: code });
+    if (!h.ready && !h.retiring && !this.#terminated) this.#spawnFailed(h.lastError ?? new Error(reason));
+    if (this.#terminated) return;
+    while (this.#workers.size < this.#opts.minWorkers && this.#canSpawn()) this.#spawn();
+    this.#dispatch();
+    if (this.#inflight === 0) this.#disarm();
+  }
+
+  #spawnFailed(cause: unknown): void {
+    this.#spawnFailures++;
+    if (this.#spawnFailures >= kMaxSpawnAttempts) {
+      this.#spawnFailures = 0;
+      this.#spawnBlockedUntil = 0;
+      const err = new WorkerSpawnError(cause);
+      for (let t = this.#queue.pop() as Task | undefined; t; t = this.#queue.pop() as Task | undefined) {
+        if (t.settle(false, err)) this.#failed++;
+      }
+      if (this.listenerCount('error') > 0) this.emit('error', err);
+      return;
+    }
+    const backoff = 50 * 2 ** (this.#spawnFailures - 1);
+    this.#spawnBlockedUntil = performance.now() + backoff;
+    if (this.#spawnTimer) clearTimeout(this.#spawnTimer);
+    this.#spawnTimer = setTimeout(() => {
+      this.#spawnTimer = undefined;
+      this.#dispatch();
+    }, backoff);
+  }
+}
+
+function exitReason(h: WorkerHandle, code: number): string {
+  const e = h.lastError;
+  if (e instanceof Error) return `${e.name}: ${e.message}`;
+  if (e !== undefined) return `threw ${String(e)}`;
+  if (h.retiring) return 'terminated by the pool';
+  return code === 0 ? 'exited with code 0 (process.exit)' : `exited with code ${code}`;
+}
+
+function checkExecOptions(options: unknown): ExecOptions {
+  if (options === undefined || options === null) return {};
+  if (typeof options !== 'object') {
+    throw new RingpoolTypeError('ERR_RINGPOOL_INVALID_ARG_TYPE', `exec() options must be an object, got ${describe(options)}`);
+  }
+  const o = options as ExecOptions;
+  if (o.on !== undefined && typeof o.on !== 'function') throw new RingpoolTypeError('ERR_RINGPOOL_INVALID_ARG_TYPE', `options.on must be a function, got ${describe(o.on)}`);
+  if (o.transfer !== undefined && !Array.isArray(o.transfer)) throw new RingpoolTypeError('ERR_RINGPOOL_INVALID_ARG_TYPE', `options.transfer must be an array, got ${describe(o.transfer)}`);
+  if (o.priority !== undefined && typeof o.priority !== 'number') throw new RingpoolTypeError('ERR_RINGPOOL_INVALID_ARG_TYPE', `options.priority must be a number, got ${describe(o.priority)}`);
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw new RingpoolTypeError('ERR_RINGPOOL_INVALID_ARG_TYPE', `options.signal must be an AbortSignal, got ${describe(o.signal)}`);
+  if (o.timeout !== undefined && (typeof o.timeout !== 'number' || !(o.timeout >= 0))) {
+    throw new RingpoolTypeError('ERR_RINGPOOL_INVALID_ARG_TYPE', `options.timeout must be a number of milliseconds >= 0, got ${describe(o.timeout)}`);
+  }
+  return o;
+}
+
+/** workerpool's factory: pool(script?, options?) or pool(options). */
+export function pool(script?: string | URL | PoolOptions | null, options?: PoolOptions): Pool {
+  if (script !== null && typeof script === 'object' && !(script instanceof URL)) return new Pool(null, script);
+  return new Pool(script as string | URL | null | undefined, options);
+}

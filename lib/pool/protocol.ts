@@ -1,0 +1,95 @@
+/**
+ * The wire protocol between the pool (main thread) and its workers.
+ *
+ * Per worker there are two Channels (lib/channel.ts, native byte rings in SABs):
+ *   tasks   main -> worker     records are batches of messages K_*
+ *   results worker -> main     records are batches of messages R_*
+ * Every message starts with a u8 kind and a u32 task id, then kind-specific fields encoded
+ * with the value codec (lib/codec). Messages of one worker are handled strictly in order,
+ * so an emit always arrives before its task's result, and a task's stdout before both.
+ *
+ * A MessagePort beside the channels carries what cannot go as bytes (transfer lists,
+ * SharedArrayBuffers, records larger than a channel record): the channel then carries a
+ * K_PORT_TASK / R_PORT marker in the message's place, and the receiver takes exactly one
+ * port message with receiveMessageOnPort when it reaches the marker, so ordering is the
+ * same on both paths.
+ *
+ * Shared control words (Int32Array over a SAB):
+ *   pool ctl    [C_DOORBELL] bumped by a worker that wrote results while the main thread
+ *               sleeps; [C_MAIN_SLEEPING] 1 while the main thread is (about to be) parked on
+ *               the doorbell. Protocol: main stores SLEEPING=1, reads DOORBELL, re-checks
+ *               every result channel, then waits on DOORBELL; a worker, after publishing a
+ *               record (whose native send ends with a seq_cst fence), does
+ *               compareExchange(SLEEPING, 1, 0) and, if it won, bumps DOORBELL and notifies.
+ *   worker ctl  [W_STARTED] number of tasks this worker has taken from its channel (started
+ *               or skipped), in dispatch order: after a crash, tasks with a per-worker
+ *               sequence number <= STARTED were running and are rejected, the others never
+ *               ran and are queued again. [W_SPACE_WAITERS]/[W_SPACE_SEQ] let a worker sleep
+ *               while its result channel is full. [W_CANCEL + (seq % kCancelSlots)] holds
+ *               seq + 1 when the task with that sequence number was cancelled: a task reads
+ *               its own slot for isCancelled(); stale values of older tasks never match.
+ */
+
+export const K_CALL = 1; // u32 id, string method, value args
+export const K_FN = 2; // u32 id, u32 fnId, u8 hasSource, [string source], value args
+export const K_PORT_TASK = 3; // u32 id; port message { method | fnId+source, args }
+export const K_CANCEL = 4; // u32 id: abort a running task (its signal fires)
+export const K_STOP = 5; // u32 0: finish what is running, then exit
+
+export const R_OK = 1; // u32 id, f64 runMs, value
+export const R_ERR = 2; // u32 id, f64 runMs, error
+export const R_EMIT = 3; // u32 id, value
+export const R_PORT = 4; // u32 id; port message { ok, runMs, value | error }
+export const R_SKIP = 5; // u32 id: cancelled before it started
+export const R_STDOUT = 6; // u32 id, string
+export const R_STDERR = 7; // u32 id, string
+export const R_READY = 8; // u32 0: the worker module loaded and the loop runs
+
+/** Built-in method that returns the worker's method names (for proxy()). */
+export const kMethodsMethod = "__ringpool_methods__";
+
+export const C_DOORBELL = 0;
+export const C_MAIN_SLEEPING = 1;
+export const kPoolCtlWords = 2;
+
+export const W_STARTED = 0;
+export const W_SPACE_WAITERS = 1;
+export const W_SPACE_SEQ = 2;
+export const W_CANCEL = 4;
+/** Upper bound on tasks in flight at one worker (cancel slots are indexed by seq mod this). */
+export const kCancelSlots = 1024;
+export const kWorkerCtlWords = W_CANCEL + kCancelSlots;
+
+/** Channel sizes per worker: tasks and results. */
+export const kTaskChannelBytes = 1 << 18;
+export const kResultChannelBytes = 1 << 18;
+
+/** What the main thread passes to a worker in workerData. */
+export interface WorkerBoot {
+  readonly kind: 'ringpool-worker';
+  readonly script: string | null;
+  readonly poolCtl: SharedArrayBuffer;
+  readonly workerCtl: SharedArrayBuffer;
+  readonly tasks: SharedArrayBuffer;
+  readonly results: SharedArrayBuffer;
+  readonly port: MessagePort;
+  readonly emitStdStreams: boolean;
+  readonly userData: unknown;
+}
+
+/** Port message carrying a task (K_PORT_TASK). */
+export interface PortTask {
+  readonly method?: string;
+  readonly fnId?: number;
+  readonly source?: string;
+  readonly args: unknown[];
+}
+
+/** Port message carrying a result (R_PORT). */
+export interface PortResult {
+  readonly ok: boolean;
+  readonly runMs: number;
+  readonly value?: unknown;
+  /** Errors travel encoded by the codec (bytes) so they rehydrate like channel errors. */
+  readonly error?: Uint8Array;
+}

@@ -1,0 +1,445 @@
+/**
+ * The script every pool worker runs. It loads the user's module, then loops: drain the task
+ * channel, run each task, batch results into the result channel, ring the main thread's
+ * doorbell if it sleeps. When idle it spins briefly, then sleeps in a native wait if it has
+ * nothing of its own pending (no async task, no timers or handles the user started), else
+ * in waitAsync so its event loop keeps running. No pool policy lives here.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { pathToFileURL } from 'node:url';
+import { performance } from 'node:perf_hooks';
+
+import { Decoder, Encoder, NeedsPortError, encodeError } from '../codec';
+import { native } from '../native';
+import { notify, waitAsync } from '../wait';
+import {
+  C_DOORBELL, C_MAIN_SLEEPING, K_CALL, K_CANCEL, K_FN, K_PORT_TASK, K_STOP, R_EMIT, R_ERR, R_OK, R_PORT, R_READY,
+  R_SKIP, R_STDERR, R_STDOUT, W_CANCEL, kMethodsMethod, W_SPACE_SEQ, W_SPACE_WAITERS, W_STARTED, kCancelSlots,
+} from './protocol';
+import type { PortResult, PortTask, WorkerBoot } from './protocol';
+import { installRuntime, isTransfer, takeRegisteredMethods } from './worker-api';
+import type { TaskContext, WorkerMethods } from './worker-api';
+
+const boot = workerData as WorkerBoot;
+const poolCtl = new Int32Array(boot.poolCtl);
+const wctl = new Int32Array(boot.workerCtl);
+const taskI32 = new Int32Array(boot.tasks);
+const resI32 = new Int32Array(boot.results);
+const port = boot.port;
+const layout = native.channelLayout();
+const maxResultRecord = native.channelMaxRecord(resI32);
+const scratch = new Uint8Array(native.channelMaxRecord(taskI32));
+const dec = new Decoder();
+const out = new Encoder(1 << 14);
+/** Flush a batch early past this size so records stay well under the channel's limit. */
+const kFlushAt = Math.min(1 << 16, maxResultRecord >> 1);
+/** Spin this long (ms) looking for work before sleeping. */
+const kSpinMs = 0.05;
+
+let methods: WorkerMethods = {};
+const fnCache = new Map<number, (...a: unknown[]) => unknown>();
+let taken = 0; // tasks taken from the channel, = W_STARTED
+let asyncPending = 0;
+let stopping = false;
+let flushQueued = false;
+let baselineResources = 0;
+
+class Context implements TaskContext {
+  readonly id: number;
+  readonly seq: number;
+  #ac: AbortController | undefined;
+  #listeners: (() => unknown)[] | undefined;
+  constructor(id: number, seq: number) {
+    this.id = id;
+    this.seq = seq;
+  }
+  get signal(): AbortSignal {
+    this.#ac ??= new AbortController();
+    if (this.isCancelled() && !this.#ac.signal.aborted) this.#ac.abort(new Error('Task cancelled'));
+    return this.#ac.signal;
+  }
+  isCancelled(): boolean {
+    return Atomics.load(wctl, W_CANCEL + (this.seq % kCancelSlots)) === this.seq + 1;
+  }
+  emit(payload: unknown): void {
+    writeEmit(this.id, payload);
+  }
+  get worker(): TaskContext['worker'] {
+    return { addAbortListener: (fn) => (this.#listeners ??= []).push(fn), emit: (p) => this.emit(p) };
+  }
+  abort(): void {
+    if (this.#ac && !this.#ac.signal.aborted) this.#ac.abort(new Error('Task cancelled'));
+    for (const fn of this.#listeners ?? []) {
+      try {
+        void fn();
+      } catch {
+        /* an abort listener that throws changes nothing: the pool terminates the worker if the task does not end */
+      }
+    }
+  }
+}
+
+const running = new Map<number, Context>(); // task id -> context, while running
+const als = boot.emitStdStreams ? new AsyncLocalStorage<Context>() : undefined;
+let syncCurrent: Context | undefined;
+
+function current(): Context | undefined {
+  return syncCurrent ?? als?.getStore();
+}
+
+installRuntime({
+  emit(payload) {
+    const ctx = current();
+    if (!ctx) throw new Error('workerEmit() called outside of a running task');
+    writeEmit(ctx.id, payload);
+  },
+  currentContext: current,
+});
+
+// ---- output ----
+
+function writeEmit(id: number, payload: unknown): void {
+  const mark = out.mark();
+  try {
+    out.writeU8(R_EMIT);
+    out.writeU32(id);
+    out.writeValue(payload);
+  } catch (err) {
+    out.rewind(mark);
+    throw err;
+  }
+  scheduleFlush();
+}
+
+function writeResult(id: number, runMs: number, value: unknown): void {
+  if (isTransfer(value)) {
+    sendPortResult(id, { ok: true, runMs, value: value.message }, value.transfer as Transferable[]);
+    return;
+  }
+  const mark = out.mark();
+  try {
+    out.writeU8(R_OK);
+    out.writeU32(id);
+    out.writeF64(runMs);
+    out.writeValue(value);
+    if (out.length - mark > maxResultRecord - 64) throw new NeedsPortError('too large for a record');
+  } catch (err) {
+    out.rewind(mark);
+    if (err instanceof NeedsPortError) return sendPortResult(id, { ok: true, runMs, value }, []);
+    return writeError(id, runMs, err);
+  }
+  if (out.length >= kFlushAt) flush();
+}
+
+function writeError(id: number, runMs: number, err: unknown): void {
+  const mark = out.mark();
+  out.writeU8(R_ERR);
+  out.writeU32(id);
+  out.writeF64(runMs);
+  encodeError(out, err);
+  if (out.length - mark > maxResultRecord - 64) {
+    out.rewind(mark);
+    const e = new Encoder(256);
+    encodeError(e, err);
+    sendPortResult(id, { ok: false, runMs, error: e.bytes().slice() }, []);
+  }
+  if (out.length >= kFlushAt) flush();
+}
+
+function sendPortResult(id: number, msg: PortResult, transfer: Transferable[]): void {
+  try {
+    port.postMessage(msg, transfer);
+  } catch (err) {
+    return writeError(id, msg.runMs, err);
+  }
+  out.writeU8(R_PORT);
+  out.writeU32(id);
+  scheduleFlush();
+}
+
+function scheduleFlush(): void {
+  if (flushQueued) return;
+  flushQueued = true;
+  queueMicrotask(flush);
+}
+
+/** Publishes the batch and rings the doorbell if the main thread sleeps. */
+function flush(): void {
+  flushQueued = false;
+  if (out.length === 0) return;
+  const bytes = out.bytes();
+  while (!native.channelSend(resI32, bytes)) waitForSpace();
+  out.reset();
+  ringDoorbell();
+}
+
+function ringDoorbell(): void {
+  if (Atomics.compareExchange(poolCtl, C_MAIN_SLEEPING, 1, 0) === 1) {
+    Atomics.add(poolCtl, C_DOORBELL, 1);
+    notify(poolCtl, C_DOORBELL, 1);
+  }
+}
+
+function waitForSpace(): void {
+  ringDoorbell();
+  Atomics.add(wctl, W_SPACE_WAITERS, 1);
+  const seq = Atomics.load(wctl, W_SPACE_SEQ);
+  native.wait(wctl, W_SPACE_SEQ, seq, 20); // a bounded slice: the caller retries the send
+  Atomics.sub(wctl, W_SPACE_WAITERS, 1);
+}
+
+// ---- running tasks ----
+
+function run(id: number, fn: ((...a: unknown[]) => unknown) | undefined, args: unknown[], name: string): void {
+  const seq = ++taken;
+  Atomics.store(wctl, W_STARTED, taken);
+  if (Atomics.load(wctl, W_CANCEL + (seq % kCancelSlots)) === seq + 1) {
+    out.writeU8(R_SKIP);
+    out.writeU32(id);
+    return;
+  }
+  if (!fn) {
+    writeError(id, 0, Object.assign(new Error(`Unknown method "${name}"`), { code: 'ERR_RINGPOOL_UNKNOWN_METHOD' }));
+    return;
+  }
+  const ctx = new Context(id, seq);
+  running.set(id, ctx);
+  const t0 = performance.now();
+  let result: unknown;
+  syncCurrent = ctx;
+  try {
+    result = als ? als.run(ctx, () => fn.apply(ctx, args)) : fn.apply(ctx, args);
+  } catch (err) {
+    syncCurrent = undefined;
+    running.delete(id);
+    writeError(id, performance.now() - t0, err);
+    return;
+  }
+  syncCurrent = undefined;
+  if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
+    asyncPending++;
+    (result as PromiseLike<unknown>).then(
+      (v) => {
+        asyncPending--;
+        running.delete(id);
+        writeResult(id, performance.now() - t0, v);
+        scheduleFlush();
+      },
+      (err: unknown) => {
+        asyncPending--;
+        running.delete(id);
+        writeError(id, performance.now() - t0, err);
+        scheduleFlush();
+      },
+    );
+    return;
+  }
+  running.delete(id);
+  writeResult(id, performance.now() - t0, result);
+}
+
+function compile(fnId: number, source: string | undefined): ((...a: unknown[]) => unknown) | undefined {
+  let fn = fnCache.get(fnId);
+  if (!fn && source !== undefined) {
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval
+    fn = new Function(`return (${source});`)() as (...a: unknown[]) => unknown;
+    fnCache.set(fnId, fn);
+  }
+  return fn;
+}
+
+function handle(kind: number): void {
+  const id = dec.readU32();
+  switch (kind) {
+    case K_CALL: {
+      const name = dec.readString();
+      const args = dec.readValue() as unknown[];
+      if (name === kMethodsMethod) {
+        run(id, () => Object.keys(methods), [], name);
+        return;
+      }
+      run(id, Object.prototype.hasOwnProperty.call(methods, name) ? methods[name] as (...a: unknown[]) => unknown : undefined, args, name);
+      return;
+    }
+    case K_FN: {
+      const fnId = dec.readU32();
+      const source = dec.readU8() === 1 ? dec.readString() : undefined;
+      const args = dec.readValue() as unknown[];
+      let fn: ((...a: unknown[]) => unknown) | undefined;
+      try {
+        fn = compile(fnId, source);
+      } catch (err) {
+        ++taken;
+        Atomics.store(wctl, W_STARTED, taken);
+        writeError(id, 0, err);
+        return;
+      }
+      run(id, fn, args, '<function>');
+      return;
+    }
+    case K_PORT_TASK: {
+      const m = receiveMessageOnPort(port);
+      const t = m?.message as PortTask | undefined;
+      if (!t) {
+        ++taken;
+        Atomics.store(wctl, W_STARTED, taken);
+        writeError(id, 0, new Error('ringpool: task message missing on the port'));
+        return;
+      }
+      if (t.method !== undefined) {
+        run(id, Object.prototype.hasOwnProperty.call(methods, t.method) ? methods[t.method] as (...a: unknown[]) => unknown : undefined, t.args, t.method);
+      } else {
+        let fn: ((...a: unknown[]) => unknown) | undefined;
+        try {
+          fn = compile(t.fnId ?? 0, t.source);
+        } catch (err) {
+          ++taken;
+          Atomics.store(wctl, W_STARTED, taken);
+          writeError(id, 0, err);
+          return;
+        }
+        run(id, fn, t.args, '<function>');
+      }
+      return;
+    }
+    case K_CANCEL:
+      running.get(id)?.abort();
+      return;
+    case K_STOP:
+      stopping = true;
+      return;
+    default:
+      throw new Error(`ringpool worker: unknown message kind ${kind}`);
+  }
+}
+
+/** Takes every record that is there now; returns how many messages it handled. */
+function drain(): number {
+  let n = 0;
+  for (;;) {
+    const len = native.channelReceiveInto(taskI32, scratch);
+    if (len < 0) break;
+    dec.reset(scratch, 0, len);
+    while (dec.remaining > 0) {
+      handle(dec.readU8());
+      n++;
+    }
+    if (out.length >= kFlushAt) flush();
+  }
+  flush();
+  return n;
+}
+
+function hasOwnWork(): boolean {
+  return asyncPending > 0 || process.getActiveResourcesInfo().length > baselineResources;
+}
+
+function spinForWork(): boolean {
+  const until = performance.now() + kSpinMs;
+  do {
+    if (native.channelPeekSize(taskI32) >= 0) return true;
+  } while (performance.now() < until);
+  return false;
+}
+
+function sleepNative(): void {
+  Atomics.add(taskI32, layout.readerWaiters, 1);
+  const seq = Atomics.load(taskI32, layout.dataSeq);
+  if (native.channelPeekSize(taskI32) < 0) native.wait(taskI32, layout.dataSeq, seq, Infinity);
+  Atomics.sub(taskI32, layout.readerWaiters, 1);
+}
+
+function sleepAsync(): void {
+  Atomics.add(taskI32, layout.readerWaiters, 1);
+  const seq = Atomics.load(taskI32, layout.dataSeq);
+  const r = native.channelPeekSize(taskI32) < 0 ? waitAsync(taskI32, layout.dataSeq, seq) : undefined;
+  const resume = (): void => {
+    Atomics.sub(taskI32, layout.readerWaiters, 1);
+    loop();
+  };
+  if (r && r.async) void r.value.then(resume);
+  else setImmediate(resume);
+}
+
+function loop(): void {
+  for (;;) {
+    drain();
+    if (stopping && asyncPending === 0) {
+      process.exit(0);
+    }
+    if (spinForWork()) continue;
+    if (!hasOwnWork() && !stopping) {
+      sleepNative();
+      continue;
+    }
+    sleepAsync();
+    return;
+  }
+}
+
+// ---- start-up ----
+
+function patchStream(stream: NodeJS.WriteStream, kind: number): void {
+  const original = stream.write.bind(stream);
+  stream.write = ((chunk: unknown, ...rest: unknown[]): boolean => {
+    const ctx = current();
+    if (!ctx) return (original as (...a: unknown[]) => boolean)(chunk, ...rest);
+    const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString();
+    out.writeU8(kind);
+    out.writeU32(ctx.id);
+    out.writeString(text);
+    scheduleFlush();
+    const cb = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
+    if (cb) queueMicrotask(cb);
+    return true;
+  }) as typeof stream.write;
+}
+
+async function start(): Promise<void> {
+  port.unref();
+  if (boot.emitStdStreams) {
+    patchStream(process.stdout, R_STDOUT);
+    patchStream(process.stderr, R_STDERR);
+  }
+  baselineResources = process.getActiveResourcesInfo().length;
+  if (boot.script !== null) {
+    const url = boot.script.startsWith('file:') ? boot.script : pathToFileURL(boot.script).href;
+    let ns: Record<string, unknown>;
+    if (/\.(mjs|mts)$/.test(boot.script)) {
+      ns = (await import(url)) as Record<string, unknown>;
+    } else {
+      try {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        ns = { default: require(boot.script.startsWith('file:') ? new URL(boot.script) : boot.script) as unknown };
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'ERR_REQUIRE_ESM') throw err;
+        ns = (await import(url)) as Record<string, unknown>;
+      }
+    }
+    methods = collectMethods(ns);
+  }
+  const registered = takeRegisteredMethods();
+  if (registered) methods = { ...methods, ...registered };
+  out.writeU8(R_READY);
+  out.writeU32(0);
+  flush();
+  loop();
+}
+
+function collectMethods(ns: Record<string, unknown>): WorkerMethods {
+  const found: Record<string, (...p: never[]) => unknown> = {};
+  const add = (obj: unknown): void => {
+    if (obj === null || (typeof obj !== 'object' && typeof obj !== 'function')) return;
+    for (const [k, v] of Object.entries(obj as Record<string, unknown>)) {
+      if (typeof v === 'function' && k !== 'default') found[k] = v as (...p: never[]) => unknown;
+    }
+  };
+  const def = ns.default;
+  if (typeof def === 'function') found.default = def as (...p: never[]) => unknown;
+  add(def);
+  add(ns);
+  return found;
+}
+
+void start();

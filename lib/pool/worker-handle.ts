@@ -1,0 +1,245 @@
+/**
+ * The main thread's side of one worker: its thread, its channels and control words, the
+ * tasks in flight there, and the encoding of task batches / decoding of result batches.
+ * Scheduling decisions belong to the pool; this file only moves bytes.
+ */
+import * as path from 'node:path';
+import { MessageChannel, Worker, receiveMessageOnPort } from 'node:worker_threads';
+import type { MessagePort, WorkerOptions } from 'node:worker_threads';
+
+import { Decoder, Encoder, NeedsPortError, decodeError } from '../codec';
+import { native } from '../native';
+import { notify } from '../wait';
+import {
+  K_CALL, K_CANCEL, K_FN, K_PORT_TASK, K_STOP, R_EMIT, R_ERR, R_OK, R_PORT, R_READY, R_SKIP, R_STDERR, R_STDOUT,
+  W_CANCEL, W_SPACE_SEQ, W_SPACE_WAITERS, W_STARTED, kCancelSlots, kResultChannelBytes, kTaskChannelBytes, kWorkerCtlWords,
+} from './protocol';
+import type { PortResult, PortTask, WorkerBoot } from './protocol';
+import type { Task } from './task';
+
+/** What the handle reports back to the pool while decoding results. */
+export interface ResultSink {
+  onReady(h: WorkerHandle): void;
+  onDone(h: WorkerHandle, task: Task, ok: boolean, value: unknown, runMs: number): void;
+  onSkip(h: WorkerHandle, task: Task): void;
+  onEmit(task: Task, payload: unknown): void;
+}
+
+function makeChannel(bytes: number): Int32Array {
+  const sab = new SharedArrayBuffer(native.channelBytes(bytes));
+  const i32 = new Int32Array(sab);
+  native.channelInit(i32, bytes);
+  return i32;
+}
+
+export class WorkerHandle {
+  readonly worker: Worker;
+  readonly threadId: number;
+  readonly tasks: Int32Array;
+  readonly results: Int32Array;
+  readonly ctl: Int32Array;
+  readonly port: MessagePort;
+  /** Dispatched tasks the worker has not reported done, by task id. */
+  readonly inflight = new Map<number, Task>();
+  /** Function ids whose source this worker has already received. */
+  readonly knownFns = new Set<number>();
+  readonly maxTaskRecord: number;
+  ready = false;
+  /** No new tasks: stopping (idle, recycled, terminating) or dead. */
+  retiring = false;
+  exited = false;
+  /** Tasks dispatched so far (the next task gets seq + 1). */
+  seq = 0;
+  /** Tasks finished here, for maxTasksPerWorker. */
+  finished = 0;
+  /** Set by the 'error' event that precedes an abnormal exit. */
+  lastError: unknown;
+  idleTimer: NodeJS.Timeout | undefined;
+  killTimer: NodeJS.Timeout | undefined;
+  #refed = true;
+
+  constructor(script: string | null, poolCtl: SharedArrayBuffer, emitStdStreams: boolean, opts: WorkerOptions) {
+    this.tasks = makeChannel(kTaskChannelBytes);
+    this.results = makeChannel(kResultChannelBytes);
+    this.ctl = new Int32Array(new SharedArrayBuffer(kWorkerCtlWords * 4));
+    this.maxTaskRecord = native.channelMaxRecord(this.tasks);
+    const { port1, port2 } = new MessageChannel();
+    this.port = port1;
+    port1.unref();
+    const boot: WorkerBoot = {
+      kind: 'ringpool-worker',
+      script,
+      poolCtl,
+      workerCtl: this.ctl.buffer as SharedArrayBuffer,
+      tasks: this.tasks.buffer as SharedArrayBuffer,
+      results: this.results.buffer as SharedArrayBuffer,
+      port: port2,
+      emitStdStreams,
+      userData: opts.workerData,
+    };
+    this.worker = new Worker(path.join(__dirname, 'worker-entry.js'), {
+      ...opts,
+      workerData: boot,
+      transferList: [...(opts.transferList ?? []), port2],
+    });
+    this.threadId = this.worker.threadId;
+  }
+
+  get started(): number {
+    return Atomics.load(this.ctl, W_STARTED);
+  }
+
+  /** Keeps the process alive only while the worker has work. */
+  setRef(on: boolean): void {
+    if (on === this.#refed) return;
+    this.#refed = on;
+    if (on) this.worker.ref();
+    else this.worker.unref();
+  }
+
+  /**
+   * Appends a task to the batch in `enc`. Returns false if the task must take the port path
+   * (then nothing was appended). Throws the codec's DataCloneError for values that cannot be
+   * cloned (nothing appended either).
+   */
+  encodeTask(enc: Encoder, task: Task): boolean {
+    if (task.transfer !== undefined && task.transfer.length > 0) return false;
+    const mark = enc.mark();
+    try {
+      if (task.method !== undefined) {
+        enc.writeU8(K_CALL);
+        enc.writeU32(task.id);
+        enc.writeString(task.method);
+      } else {
+        enc.writeU8(K_FN);
+        enc.writeU32(task.id);
+        enc.writeU32(task.fnId);
+        if (this.knownFns.has(task.fnId)) enc.writeU8(0);
+        else {
+          enc.writeU8(1);
+          enc.writeString(task.fnSource ?? '');
+        }
+      }
+      enc.writeValue(task.args);
+    } catch (err) {
+      enc.rewind(mark);
+      if (err instanceof NeedsPortError) return false;
+      throw err;
+    }
+    if (enc.length - mark > this.maxTaskRecord - 64) {
+      enc.rewind(mark);
+      return false;
+    }
+    if (task.method === undefined) this.knownFns.add(task.fnId);
+    return true;
+  }
+
+  /** Port path: posts the task on the port and appends the marker to the batch. Throws DataCloneError-like errors from postMessage. */
+  encodePortTask(enc: Encoder, task: Task): void {
+    const msg: PortTask =
+      task.method !== undefined
+        ? { method: task.method, args: task.args }
+        : { fnId: task.fnId, source: this.knownFns.has(task.fnId) ? undefined : task.fnSource, args: task.args };
+    this.port.postMessage(msg, task.transfer as Transferable[] | undefined);
+    if (task.method === undefined) this.knownFns.add(task.fnId);
+    enc.writeU8(K_PORT_TASK);
+    enc.writeU32(task.id);
+  }
+
+  /** Publishes a batch; false if the channel has no room now. */
+  send(bytes: Uint8Array): boolean {
+    return native.channelSend(this.tasks, bytes);
+  }
+
+  /** Marks a dispatched task cancelled in shared memory and asks the worker to abort it. */
+  cancel(enc: Encoder, task: Task): void {
+    Atomics.store(this.ctl, W_CANCEL + (task.seq % kCancelSlots), task.seq + 1);
+    enc.reset();
+    enc.writeU8(K_CANCEL);
+    enc.writeU32(task.id);
+    this.send(enc.bytes()); // best effort: if full, the flag alone still stops it before start
+  }
+
+  stop(enc: Encoder): boolean {
+    enc.reset();
+    enc.writeU8(K_STOP);
+    enc.writeU32(0);
+    return this.send(enc.bytes());
+  }
+
+  /** Decodes every result record there now; returns the number of messages handled. */
+  drain(scratch: Uint8Array, dec: Decoder, sink: ResultSink): number {
+    let n = 0;
+    let got = false;
+    for (;;) {
+      const len = native.channelReceiveInto(this.results, scratch);
+      if (len < 0) break;
+      got = true;
+      dec.reset(scratch, 0, len);
+      while (dec.remaining > 0) {
+        this.#handle(dec, sink);
+        n++;
+      }
+    }
+    if (got && Atomics.load(this.ctl, W_SPACE_WAITERS) !== 0) {
+      Atomics.add(this.ctl, W_SPACE_SEQ, 1);
+      notify(this.ctl, W_SPACE_SEQ);
+    }
+    return n;
+  }
+
+  #handle(dec: Decoder, sink: ResultSink): void {
+    const kind = dec.readU8();
+    const id = dec.readU32();
+    if (kind === R_READY) {
+      this.ready = true;
+      sink.onReady(this);
+      return;
+    }
+    const task = this.inflight.get(id);
+    switch (kind) {
+      case R_OK: {
+        const runMs = dec.readF64();
+        const value = dec.readValue();
+        if (task) sink.onDone(this, task, true, value, runMs);
+        return;
+      }
+      case R_ERR: {
+        const runMs = dec.readF64();
+        const err = decodeError(dec);
+        if (task) sink.onDone(this, task, false, err, runMs);
+        return;
+      }
+      case R_PORT: {
+        const m = receiveMessageOnPort(this.port)?.message as PortResult | undefined;
+        if (!task) return;
+        if (!m) {
+          sink.onDone(this, task, false, new Error('ringpool: result message missing on the port'), 0);
+        } else if (m.ok) {
+          sink.onDone(this, task, true, m.value, m.runMs);
+        } else {
+          const d = new Decoder();
+          d.reset(m.error ?? new Uint8Array(0));
+          sink.onDone(this, task, false, decodeError(d), m.runMs);
+        }
+        return;
+      }
+      case R_SKIP:
+        if (task) sink.onSkip(this, task);
+        return;
+      case R_EMIT: {
+        const payload = dec.readValue();
+        if (task) sink.onEmit(task, payload);
+        return;
+      }
+      case R_STDOUT:
+      case R_STDERR: {
+        const text = dec.readString();
+        if (task) sink.onEmit(task, kind === R_STDOUT ? { stdout: text } : { stderr: text });
+        return;
+      }
+      default:
+        throw new Error(`ringpool: unknown result kind ${kind}`);
+    }
+  }
+}
