@@ -286,12 +286,12 @@ function printTable(title, columns, rows, out = console.log) {
  * }
  * options = {
  *   metrics: [{ key, label, unit, better: 'lower' | 'higher' }],
- *   reps?, warmup?, timeoutMs?   // defaults from the run (ctx.reps / ctx.warmup)
+ *   reps?, warmup?, timeoutMs?   // defaults from the run (ctx.reps / ctx.warmup ≥ 1)
  * }
  * A subject that throws anywhere is recorded as errored with the message; the others go on.
  */
 class Context {
-  constructor({ caseName, quick, reps, repsOverride, warmup, ringpool, ringpoolError, log }) {
+  constructor({ caseName, quick, reps, repsOverride, warmup, ringpool, ringpoolError }) {
     this.caseName = caseName;
     this.quick = quick;
     /** Default repetitions per subject; a case may ask for more via compare(..., { reps }). */
@@ -304,7 +304,6 @@ class Context {
     this.ringpoolError = ringpoolError;
     this.root = ROOT;
     this.results = [];
-    this.log = log || ((...a) => console.log(...a));
   }
 
   /** Pick a value by mode: ctx.pick(fullValue, quickValue). */
@@ -315,7 +314,7 @@ class Context {
   async compare(group, subjects, options) {
     const metrics = options.metrics;
     const reps = Math.max(5, this.repsOverride ?? options.reps ?? this.reps);
-    const warmup = options.warmup ?? this.warmup;
+    const warmup = Math.max(1, options.warmup ?? this.warmup);
     const timeoutMs = options.timeoutMs ?? 120000;
     const active = [];
     const records = [];

@@ -236,11 +236,13 @@ export class Channel {
   async receiveAsync(options?: ChannelReceiveAsyncOptions): Promise<Uint8Array> {
     let signal: AbortSignal | undefined;
     let timeout = Infinity;
-    if (options !== undefined) {
-      assertOptionsObject(options);
-      signal = options.signal;
-      assertSignal(signal, 'options.signal');
-      timeout = normaliseTimeout(options.timeout, 'options.timeout');
+    const opts: unknown = options;
+    if (opts !== undefined) {
+      assertOptionsObject(opts);
+      const s = opts.signal;
+      assertSignal(s, 'options.signal');
+      signal = s;
+      timeout = normaliseTimeout(opts.timeout, 'options.timeout');
     }
     if (signal?.aborted) throw new AbortError(signal.reason);
     const i32 = this.#i32;

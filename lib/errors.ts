@@ -17,7 +17,15 @@ export type RingpoolErrorCode =
   | 'ERR_RINGPOOL_ADDON_MISSING'
   | 'ERR_RINGPOOL_ABORTED'
   | 'ERR_RINGPOOL_TIMEOUT'
-  | 'ERR_RINGPOOL_INTERRUPTED';
+  | 'ERR_RINGPOOL_INTERRUPTED'
+  | 'ERR_RINGPOOL_DATA_CLONE'
+  | 'ERR_RINGPOOL_TASK_FAILED'
+  | 'ERR_RINGPOOL_CANCELLED'
+  | 'ERR_RINGPOOL_WORKER_EXIT'
+  | 'ERR_RINGPOOL_WORKER_SPAWN'
+  | 'ERR_RINGPOOL_QUEUE_FULL'
+  | 'ERR_RINGPOOL_POOL_TERMINATED'
+  | 'ERR_RINGPOOL_UNKNOWN_METHOD';
 
 /** Base of the plain (state) errors. */
 export class RingpoolError extends Error {
@@ -69,9 +77,9 @@ export class AbortError extends RingpoolError {
   }
 }
 
-/** A wait with a timeout ran out of time. */
+/** A wait, or a pool task, ran out of time. */
 export class TimeoutError extends RingpoolError {
-  constructor(ms: number) {
-    super('ERR_RINGPOOL_TIMEOUT', `Timed out after ${ms} ms`);
+  constructor(ms: number, what = 'Operation') {
+    super('ERR_RINGPOOL_TIMEOUT', `${what} timed out after ${ms} ms`);
   }
 }

@@ -16,3 +16,20 @@ export {
   TimeoutError,
 } from './errors';
 export type { RingpoolErrorCode } from './errors';
+export { pool, Pool } from './pool/pool';
+export type { PoolStats, Proxy } from './pool/pool';
+export type { PoolOptions } from './pool/options';
+export type { ExecOptions } from './pool/task';
+export { TaskPromise } from './pool/exec-promise';
+export { worker, workerEmit, getTaskContext, Transfer, isMainThread, cpus } from './pool/worker-api';
+export type { TaskContext, WorkerMethods } from './pool/worker-api';
+export type { TaskQueue, QueuedTask } from './pool/task-queue';
+export {
+  TaskError,
+  CancellationError,
+  WorkerExitError,
+  WorkerSpawnError,
+  QueueFullError,
+  PoolTerminatedError,
+} from './pool/errors';
+export { DataCloneError } from './codec';

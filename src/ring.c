@@ -108,14 +108,31 @@ int rp_ring_check(const void *base, size_t len, uint32_t *capacity) {
   return 0;
 }
 
-/* Producer side of SLEEPING (ring.h): after a push (or a pop, for the other direction)
- * wake one sleeper of the opposite side if one is registered. */
-static void signal_side(uint8_t *b, size_t off_waiters, size_t off_seq) {
-  atomic_thread_fence(memory_order_seq_cst); /* F_p: see "Why nothing is lost" in ring.h */
-  if (atomic_load_explicit(RP_A32(b + off_waiters), memory_order_seq_cst) != 0) {
-    _Atomic int32_t *seq = RP_A32(b + off_seq);
-    atomic_fetch_add_explicit(seq, 1, memory_order_seq_cst);
-    rp_notify(seq, 1);
+/* Wakes one sleeper of a side: bump its seq word, then notify (see SLEEPING in ring.h). */
+static void wake_one(uint8_t *b, size_t off_seq) {
+  _Atomic int32_t *seq = RP_A32(b + off_seq);
+  atomic_fetch_add_explicit(seq, 1, memory_order_seq_cst);
+  rp_notify(seq, 1);
+}
+
+/* Runs after every successful push or pop (see SLEEPING and "Out-of-order publication" in
+ * ring.h). `own` is the side this operation made progress for (consumers after a push,
+ * producers after a pop); `other` is the operation's own side, woken in a chain when the
+ * next position of that side is ready but somebody of that side sleeps. */
+static void after_op(uint8_t *b, bool pushed) {
+  atomic_thread_fence(memory_order_seq_cst); /* F_p */
+  const size_t own_waiters = pushed ? RP_RING_OFF_NOT_EMPTY_WAITERS : RP_RING_OFF_NOT_FULL_WAITERS;
+  const size_t own_seq = pushed ? RP_RING_OFF_NOT_EMPTY_SEQ : RP_RING_OFF_NOT_FULL_SEQ;
+  const size_t chain_waiters = pushed ? RP_RING_OFF_NOT_FULL_WAITERS : RP_RING_OFF_NOT_EMPTY_WAITERS;
+  const size_t chain_seq = pushed ? RP_RING_OFF_NOT_FULL_SEQ : RP_RING_OFF_NOT_EMPTY_SEQ;
+  if (atomic_load_explicit(RP_A32(b + own_waiters), memory_order_seq_cst) != 0) wake_one(b, own_seq);
+  if (atomic_load_explicit(RP_A32(b + chain_waiters), memory_order_seq_cst) != 0) {
+    const uint32_t mask = cap_of(b) - 1;
+    /* relaxed (both): a hint read after F_p; the fence argument in ring.h is what makes a
+     * ready slot visible here, and a wrong guess costs only a spurious wake-up. */
+    uint32_t pos = atomic_load_explicit(pushed ? tail_of(b) : head_of(b), memory_order_relaxed);
+    uint32_t seq = atomic_load_explicit(RP_AU32(slot_of(b, pos, mask)), memory_order_relaxed);
+    if (seq == 2u * pos + (pushed ? 0u : 1u)) wake_one(b, chain_seq);
   }
 }
 
@@ -155,7 +172,7 @@ static int push_impl(uint8_t *b, uint32_t value, bool fence_on_full) {
   *(uint32_t *)(void *)(s + 4) = value;
   /* R1 release: publishes the value (and the claim); pairs with A2 in pop_impl. */
   atomic_store_explicit(RP_AU32(s), 2u * pos + 1u, memory_order_release);
-  signal_side(b, RP_RING_OFF_NOT_EMPTY_WAITERS, RP_RING_OFF_NOT_EMPTY_SEQ);
+  after_op(b, true);
   return 0;
 }
 
@@ -191,7 +208,7 @@ static int pop_impl(uint8_t *b, uint32_t *out, bool fence_on_empty) {
   /* R2 release: our read of the value is done; the slot is empty for position pos + cap.
    * Pairs with A1 in push_impl. */
   atomic_store_explicit(RP_AU32(s), 2u * (pos + cap), memory_order_release);
-  signal_side(b, RP_RING_OFF_NOT_FULL_WAITERS, RP_RING_OFF_NOT_FULL_SEQ);
+  after_op(b, false);
   return 0;
 }
 

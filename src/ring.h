@@ -67,6 +67,7 @@
  *   producer, after every successful push (inside rp_ring_try_push):
  *     publish slot (R1, release); fence(seq_cst) F_p;
  *     if load(notEmptyWaiters) != 0 { fetch_add(notEmptySeq, 1); rp_notify(&notEmptySeq, 1) }
+ *     (plus the chain rule for producers, see "Out-of-order publication")
  *   Why nothing is lost: F_c and F_p are both in the single total order S of seq_cst
  *   operations.
  *   - If F_p precedes F_c: the publication (sequenced before F_p) is visible to every load
@@ -78,6 +79,16 @@
  *     seen that bump (that would put F_p before F_c); its rp_wait_block therefore either
  *     finds the word changed (RP_WAIT_NOT_EQUAL: it loops and tries again) or is linked
  *     before the notifier looks (wait.h "NO LOST WAKE-UPS") and is woken.
+ *   Out-of-order publication: positions are claimed in order but published by different
+ *   threads, so the push at p + 1 (B) can publish, and find nobody waiting, while the push
+ *   at p is between its claim and its publish. A consumer C2 arriving then sees p empty and
+ *   sleeps although p + 1 holds a value. Whoever later pops p (X) must wake C2, because
+ *   p + 1 is ready. Hence the chain rule: after every successful pop, if consumers are
+ *   registered and the slot at the new head is ready, wake one more consumer (symmetrically
+ *   after every push, for producers and a free slot at the new tail). X's loads after its
+ *   F_p see both facts: B saw no waiter, so F_B precedes F_c2; and F_c2 precedes X's F_p,
+ *   for otherwise C2's second try would have seen p already taken, moved on to p + 1, found
+ *   B's value and not slept. So B's publication and C2's registration are both visible.
  *   A notify that wakes a consumer whose try_pop then finds the ring empty is harmless: the
  *   value went to another consumer. rp_wait_block returns timed-out or RP_EINTR only for a
  *   waiter nobody woke (wait.c decides under the bucket lock), so a wake-up is never

@@ -32,10 +32,19 @@ function makeCtl() {
   return { sab, i32: new Int32Array(sab) };
 }
 
-/** Main's side of flow control: publish progress and wake the producer if it sleeps. */
+/**
+ * Main's side of flow control: publish progress and wake the producer if it sleeps. Main
+ * clears WAITING itself, so a producer that is slow to wake costs one notify, not one per
+ * publish; the producer sets WAITING again before every sleep (see workers/stream.js).
+ */
 function publish(ctl, n) {
   Atomics.store(ctl, layout.CONSUMED, n);
-  if (Atomics.load(ctl, layout.WAITING)) Atomics.notify(ctl, layout.CONSUMED, 1);
+  if (Atomics.load(ctl, layout.WAITING) && Atomics.exchange(ctl, layout.WAITING, 0)) Atomics.notify(ctl, layout.CONSUMED, 1);
+}
+
+/** Publish progress every quarter of the channel's (or window's) capacity. */
+function publishEvery(bytes, size) {
+  return Math.max(1, capacityMsgs(bytes, size) >> 2);
 }
 
 function streamResult(count, size, t0, t1) {
@@ -52,11 +61,11 @@ function ringpoolStream(ctx, size, bytes, count) {
       const chan = new Channel({ bytes });
       const ctl = makeCtl();
       const w = await h.startWorker('stream.js', { mode: 'ringpool', chan: chan.buffer, ctl: ctl.sab });
-      return { chan, ctl: ctl.i32, w, scratch: new Uint8Array(size), every: Math.max(1, Math.min(64, capacityMsgs(bytes, size) >> 3)) };
+      return { chan, ctl: ctl.i32, w, scratch: new Uint8Array(size), every: publishEvery(bytes, size) };
     },
-    async sample(st, { warmup }) {
+    async sample(st) {
       const { chan, ctl, scratch, every } = st;
-      const n = warmup ? Math.max(100, count >> 2) : count;
+      const n = count; // warm-up uses the same count
       Atomics.store(ctl, layout.CONSUMED, 0);
       const t0 = process.hrtime.bigint();
       const producer = st.w.request('stream', { count: n, size });
@@ -107,13 +116,13 @@ function portStream(ctx, size, bytes, count, window) {
       const ctl = makeCtl();
       const { port1, port2 } = new MessageChannel();
       const w = await h.startWorker('stream.js', { mode: 'port', port: port2, ctl: ctl.sab }, { transferList: [port2] });
-      const st = { port: port1, ctl: ctl.i32, w, on: null, every: Math.max(1, Math.min(64, capacityMsgs(bytes, size) >> 3)) };
+      const st = { port: port1, ctl: ctl.i32, w, on: null, every: publishEvery(bytes, size) };
       port1.on('message', (m) => st.on(m));
       return st;
     },
-    async sample(st, { warmup }) {
+    async sample(st) {
       const { ctl, every } = st;
-      const n = warmup ? Math.max(100, count >> 2) : count;
+      const n = count; // warm-up uses the same count
       Atomics.store(ctl, layout.CONSUMED, 0);
       let i = 0;
       let t1;
@@ -245,8 +254,8 @@ function portRoundTrip(ctx, rounds) {
 }
 
 const STREAMS = [
-  { size: 64, bytes: 1 * MiB, count: [200000, 50000] },
-  { size: 1024, bytes: 1 * MiB, count: [200000, 50000] },
+  { size: 64, bytes: 1 * MiB, count: [400000, 100000] },
+  { size: 1024, bytes: 1 * MiB, count: [400000, 100000] },
   { size: 64 * 1024, bytes: 4 * MiB, count: [10000, 2000] },
 ];
 

@@ -97,7 +97,7 @@ module.exports = {
           `N=${fmtN(n)} ${cross ? 'cross-thread' : 'same-thread'}`,
           [subject(ctx, RP, 'ringpool', 'ringpool', n, cross), subject(ctx, AT, 'baseline', 'atomics', n, cross)],
           {
-            reps: ctx.pick(21, 11), // cheap repetitions; more of them steady the median
+            reps: ctx.pick(41, 15), // cheap repetitions; more of them steady the median
             metrics: [
               { key: 'wakeAll', label: 'notify → all resolved', unit: 'µs', better: 'lower' },
               { key: 'notifyCall', label: 'notify() call', unit: 'µs', better: 'lower' },

@@ -89,7 +89,7 @@ module.exports = {
         subject(ctx, 'Atomics.waitAsync/notify', 'baseline', 'atomics', rounds),
       ],
       {
-        reps: ctx.pick(21, 11), // a repetition is cheap; more of them steady the median
+        reps: ctx.pick(31, 11), // a repetition is cheap; more of them steady the median
         timeoutMs: 60000,
         metrics: [
           { key: 'p50', label: `p50 of ${rounds.toLocaleString('en-US')} wakes`, unit: 'µs', better: 'lower' },

@@ -18,6 +18,10 @@ const SPIN = 200;
 function waitForRoom(hasRoom) {
   for (let i = 0; i < SPIN; i++) if (hasRoom()) return;
   for (;;) {
+    // Dekker pair with publish() in cases/channel-stream.js: we store WAITING then re-check
+    // the room; main stores CONSUMED then reads (and clears) WAITING. Seq_cst Atomics: either
+    // we see the new room or main sees WAITING and notifies. Wait returns early anyway if
+    // CONSUMED moved since `seen`.
     const seen = Atomics.load(ctl, L.CONSUMED);
     Atomics.store(ctl, L.WAITING, 1);
     if (hasRoom()) break;

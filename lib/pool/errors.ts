@@ -3,32 +3,17 @@
  * with the rehydrated error the task threw, see TaskError).
  */
 
-export type PoolErrorCode =
-  | 'ERR_RINGPOOL_TASK_FAILED'
-  | 'ERR_RINGPOOL_CANCELLED'
-  | 'ERR_RINGPOOL_TASK_TIMEOUT'
-  | 'ERR_RINGPOOL_WORKER_EXIT'
-  | 'ERR_RINGPOOL_WORKER_SPAWN'
-  | 'ERR_RINGPOOL_QUEUE_FULL'
-  | 'ERR_RINGPOOL_POOL_TERMINATED'
-  | 'ERR_RINGPOOL_UNKNOWN_METHOD';
+import { RingpoolError, TimeoutError } from '../errors';
 
-/** Base class of the pool's own errors. */
-export class PoolError extends Error {
-  readonly code: PoolErrorCode;
-  constructor(code: PoolErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-    this.name = new.target.name;
-  }
-}
+/** Task timeouts reject with the shared TimeoutError (code ERR_RINGPOOL_TIMEOUT). */
+export { TimeoutError };
 
 /**
  * Wraps a thrown value that was not an Error (a string, a number...) in a worker. Errors
  * thrown in a worker are rehydrated as themselves (same name, message, stack, code and own
  * properties); only non-Error throws arrive as TaskError with the value in `value`.
  */
-export class TaskError extends PoolError {
+export class TaskError extends RingpoolError {
   readonly value: unknown;
   constructor(value: unknown) {
     super('ERR_RINGPOOL_TASK_FAILED', `Task threw a non-Error value: ${String(value)}`);
@@ -37,21 +22,14 @@ export class TaskError extends PoolError {
 }
 
 /** The task was cancelled with `.cancel()` or its AbortSignal. */
-export class CancellationError extends PoolError {
+export class CancellationError extends RingpoolError {
   constructor(message = 'Task cancelled', cause?: unknown) {
     super('ERR_RINGPOOL_CANCELLED', message, cause === undefined ? undefined : { cause });
   }
 }
 
-/** The task did not finish within its timeout (counted from dispatch to a worker). */
-export class TimeoutError extends PoolError {
-  constructor(ms: number) {
-    super('ERR_RINGPOOL_TASK_TIMEOUT', `Task timed out after ${ms} ms`);
-  }
-}
-
 /** The worker running the task exited (crash, process.exit, heap limit, terminate). */
-export class WorkerExitError extends PoolError {
+export class WorkerExitError extends RingpoolError {
   readonly exitCode: number;
   readonly reason: string;
   constructor(exitCode: number, reason: string, cause?: unknown) {
@@ -62,21 +40,21 @@ export class WorkerExitError extends PoolError {
 }
 
 /** Workers could not be started (script missing, throws at load...); `cause` holds why. */
-export class WorkerSpawnError extends PoolError {
+export class WorkerSpawnError extends RingpoolError {
   constructor(cause: unknown) {
     super('ERR_RINGPOOL_WORKER_SPAWN', `Could not start a worker: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
   }
 }
 
 /** `maxQueueSize` was reached; the task was not queued. */
-export class QueueFullError extends PoolError {
+export class QueueFullError extends RingpoolError {
   constructor(max: number) {
     super('ERR_RINGPOOL_QUEUE_FULL', `Max queue size of ${max} reached`);
   }
 }
 
 /** The pool was terminated before the task could run. */
-export class PoolTerminatedError extends PoolError {
+export class PoolTerminatedError extends RingpoolError {
   constructor() {
     super('ERR_RINGPOOL_POOL_TERMINATED', 'Pool terminated');
   }

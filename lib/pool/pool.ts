@@ -414,7 +414,7 @@ export class Pool extends EventEmitter implements ResultSink {
 
   #timedOut(t: Task): void {
     t.timer = undefined;
-    if (t.settle(false, new TimeoutError(t.timeoutMs))) this.#failed++;
+    if (t.settle(false, new TimeoutError(t.timeoutMs, 'Task'))) this.#failed++;
     this.#abortRunning(t);
   }
 

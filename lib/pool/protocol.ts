@@ -30,6 +30,8 @@
  *               its own slot for isCancelled(); stale values of older tasks never match.
  */
 
+import type { MessagePort } from 'node:worker_threads';
+
 export const K_CALL = 1; // u32 id, string method, value args
 export const K_FN = 2; // u32 id, u32 fnId, u8 hasSource, [string source], value args
 export const K_PORT_TASK = 3; // u32 id; port message { method | fnId+source, args }

@@ -5,6 +5,7 @@
  *    a settled task may still be dispatched (cancelled or timed out while running): its
  *    worker's report is then ignored.
  */
+import type { TransferListItem } from 'node:worker_threads';
 import type { QueuedTask } from './task-queue';
 import type { WorkerHandle } from './worker-handle';
 
@@ -12,7 +13,7 @@ export interface ExecOptions {
   /** Receives workerEmit() payloads (and { stdout } / { stderr } with emitStdStreams). */
   on?: (payload: unknown) => void;
   /** Objects to transfer instead of copy. */
-  transfer?: readonly Transferable[];
+  transfer?: readonly TransferListItem[];
   /** With queueStrategy 'priority': larger runs first. */
   priority?: number;
   /** Free-form data kept with the task (visible to custom queues). */
@@ -32,7 +33,7 @@ export class Task implements QueuedTask {
   readonly priority: number;
   readonly metadata: unknown;
   readonly on: ((payload: unknown) => void) | undefined;
-  readonly transfer: readonly Transferable[] | undefined;
+  readonly transfer: readonly TransferListItem[] | undefined;
   readonly queuedAt: number;
   dispatchedAt = 0;
   /** Per-worker dispatch sequence number (1-based) while dispatched. */

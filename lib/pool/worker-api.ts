@@ -4,6 +4,7 @@
  * registry (Symbol.for keys), so they work even when the user's module loaded its own copy
  * of ringpool from another path than the worker entry did.
  */
+import type { TransferListItem } from 'node:worker_threads';
 import { isMainThread as wtIsMainThread } from 'node:worker_threads';
 import * as os from 'node:os';
 
@@ -83,8 +84,8 @@ export function getTaskContext(): TaskContext | undefined {
  */
 export class Transfer {
   readonly message: unknown;
-  readonly transfer: readonly Transferable[];
-  constructor(message: unknown, transfer: readonly Transferable[]) {
+  readonly transfer: readonly TransferListItem[];
+  constructor(message: unknown, transfer: readonly TransferListItem[]) {
     if (!Array.isArray(transfer)) {
       throw new RingpoolTypeError('ERR_RINGPOOL_INVALID_ARG_TYPE', `Transfer expects an array of transferables, got ${describe(transfer)}`);
     }

@@ -7,6 +7,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
+import type { TransferListItem } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 
@@ -114,7 +115,7 @@ function writeEmit(id: number, payload: unknown): void {
 
 function writeResult(id: number, runMs: number, value: unknown): void {
   if (isTransfer(value)) {
-    sendPortResult(id, { ok: true, runMs, value: value.message }, value.transfer as Transferable[]);
+    sendPortResult(id, { ok: true, runMs, value: value.message }, value.transfer as TransferListItem[]);
     return;
   }
   const mark = out.mark();
@@ -147,7 +148,7 @@ function writeError(id: number, runMs: number, err: unknown): void {
   if (out.length >= kFlushAt) flush();
 }
 
-function sendPortResult(id: number, msg: PortResult, transfer: Transferable[]): void {
+function sendPortResult(id: number, msg: PortResult, transfer: TransferListItem[]): void {
   try {
     port.postMessage(msg, transfer);
   } catch (err) {
@@ -411,7 +412,7 @@ async function start(): Promise<void> {
     } else {
       try {
         // eslint-disable-next-line @typescript-eslint/no-require-imports
-        ns = { default: require(boot.script.startsWith('file:') ? new URL(boot.script) : boot.script) as unknown };
+        ns = { default: require(boot.script) as unknown };
       } catch (err) {
         if ((err as { code?: string }).code !== 'ERR_REQUIRE_ESM') throw err;
         ns = (await import(url)) as Record<string, unknown>;

@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import { MessageChannel, Worker, receiveMessageOnPort } from 'node:worker_threads';
-import type { MessagePort, WorkerOptions } from 'node:worker_threads';
+import type { MessagePort, TransferListItem, WorkerOptions } from 'node:worker_threads';
 
 import { Decoder, Encoder, NeedsPortError, decodeError } from '../codec';
 import { native } from '../native';
@@ -140,7 +140,7 @@ export class WorkerHandle {
       task.method !== undefined
         ? { method: task.method, args: task.args }
         : { fnId: task.fnId, source: this.knownFns.has(task.fnId) ? undefined : task.fnSource, args: task.args };
-    this.port.postMessage(msg, task.transfer as Transferable[] | undefined);
+    this.port.postMessage(msg, task.transfer as TransferListItem[] | undefined);
     if (task.method === undefined) this.knownFns.add(task.fnId);
     enc.writeU8(K_PORT_TASK);
     enc.writeU32(task.id);

@@ -261,7 +261,7 @@ int main(void) {
   test_corruption();
   test_racing_frees();
   int64_t t0 = rp_now_ns();
-  uint32_t iters = 200000 / rp_test_scale;
+  uint32_t iters = 120000 / rp_test_scale;
   stress_one(2, 1, iters);
   stress_one(4, 3, iters);
   stress_one(4, 8, iters);

@@ -1,0 +1,296 @@
+/**
+ * Decoder: bytes → JS values, the inverse of Encoder (format in tags.ts).
+ *
+ * reset() points it at a byte range, which may be a view of shared memory: everything a
+ * decoded value holds (strings, typed arrays, fallback values) is copied out, so the
+ * range can be overwritten as soon as the reads are done.
+ */
+import { RingpoolRangeError, RingpoolTypeError } from '../errors';
+import { corrupt, truncated } from './codec-errors';
+import { readErrorBody } from './error-codec';
+import { deserializeFallback } from './fallback';
+import { kReadNested, kRegister, type DecoderInternals } from './internal';
+import { latin1Slice, ucs2Slice, utf8Slice } from './strings';
+import { Tag, ViewKind } from './tags';
+
+const kEmpty = new Uint8Array(0);
+/** Strings up to this many bytes are decoded by a JS loop instead of a native call. */
+const kShortAscii = 12;
+
+type ViewCtor = new (buffer: ArrayBuffer) => ArrayBufferView;
+/** Indexed by ViewKind. */
+const kViewCtors: readonly ViewCtor[] = [
+  Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
+  Float32Array, Float64Array, BigInt64Array, BigUint64Array, DataView,
+];
+const kViewUnit: readonly number[] = [1, 1, 1, 2, 2, 4, 4, 4, 8, 8, 8, 1];
+
+export class Decoder implements DecoderInternals {
+  /**
+   * Views over the whole memory of the bytes given to reset() (#mem.buffer), so that
+   * records in different subarrays of one buffer share them. #text is a Buffer over
+   * the same memory for the native string slicers, made on first use.
+   */
+  #mem: Uint8Array = kEmpty;
+  #view: DataView = new DataView(kEmpty.buffer);
+  #text: Buffer | null = null;
+  /** bytes.byteOffset of the current bytes: offsets the API reports are relative to it. */
+  #base = 0;
+  /** Read position and end of the range, as indices into #mem; #pos <= #end <= #mem.length. */
+  #pos = 0;
+  #end = 0;
+  /** Objects of the top-level value being read, by id (first-visit order). Empty between values. */
+  #refs: unknown[] = [];
+
+  /** Reads from bytes[offset, end) next. */
+  reset(bytes: Uint8Array, offset = 0, end: number = bytes?.length): void {
+    if (!(bytes instanceof Uint8Array)) {
+      throw new RingpoolTypeError('ERR_RINGPOOL_INVALID_ARG_TYPE', 'Decoder.reset(): bytes must be a Uint8Array');
+    }
+    if (offset >>> 0 !== offset || end >>> 0 !== end || offset > end || end > bytes.length) {
+      throw new RingpoolRangeError(
+        'ERR_RINGPOOL_OUT_OF_RANGE',
+        `Decoder.reset(): need 0 <= offset <= end <= ${bytes.length} (integers), got offset ${offset}, end ${end}`,
+      );
+    }
+    const mem = bytes.buffer;
+    if (mem !== this.#mem.buffer || mem.byteLength !== this.#mem.length) {
+      this.#mem = new Uint8Array(mem);
+      this.#view = new DataView(mem);
+      this.#text = null;
+    }
+    const base = bytes.byteOffset;
+    this.#base = base;
+    this.#pos = base + offset;
+    this.#end = base + end;
+    if (this.#refs.length !== 0) this.#refs.length = 0;
+  }
+
+  /** Position of the next read, as an index into the bytes given to reset(). */
+  get offset(): number {
+    return this.#pos - this.#base;
+  }
+
+  get remaining(): number {
+    return this.#end - this.#pos;
+  }
+
+  readU8(): number {
+    if (this.#pos >= this.#end) throw truncated();
+    return this.#mem[this.#pos++]!;
+  }
+
+  readU32(): number {
+    const p = this.#take(4);
+    return this.#view.getUint32(p, true);
+  }
+
+  readF64(): number {
+    const p = this.#take(8);
+    return this.#view.getFloat64(p, true);
+  }
+
+  /** Reads what Encoder.writeString wrote. */
+  readString(): string {
+    return this.#readStr(this.readU8());
+  }
+
+  /** Reads what Encoder.writeValue (or encodeError) wrote. */
+  readValue(): unknown {
+    if (this.#refs.length !== 0) this.#refs.length = 0;
+    const v = this.#read();
+    if (this.#refs.length !== 0) this.#refs.length = 0;
+    return v;
+  }
+
+  // ---- internals shared with error-codec.ts (see internal.ts) ----
+
+  [kReadNested](): unknown {
+    return this.#read();
+  }
+
+  [kRegister](o: object): void {
+    this.#refs.push(o);
+  }
+
+  // ---- the fast path ----
+
+  /** Consumes n bytes and returns where they start. */
+  #take(n: number): number {
+    const p = this.#pos;
+    if (p + n > this.#end) throw truncated();
+    this.#pos = p + n;
+    return p;
+  }
+
+  #textView(): Buffer {
+    if (this.#text === null) this.#text = Buffer.from(this.#mem.buffer, 0, this.#mem.length);
+    return this.#text;
+  }
+
+  /** A copy of the next n bytes, in a fresh (unshared, zero-offset) ArrayBuffer. */
+  #copy(n: number): Uint8Array<ArrayBuffer> {
+    const p = this.#take(n);
+    const out = new Uint8Array(n);
+    out.set(this.#mem.subarray(p, p + n));
+    return out;
+  }
+
+  #readStr(tag: number): string {
+    switch (tag) {
+      case Tag.Ascii8:
+        return this.#ascii(this.readU8());
+      case Tag.Utf8_8:
+        return this.#utf8(this.readU8());
+      case Tag.Ascii32:
+        return this.#ascii(this.readU32());
+      case Tag.Utf8_32:
+        return this.#utf8(this.readU32());
+      case Tag.Utf16: {
+        const n = this.readU32();
+        const p = this.#take(2 * n);
+        return ucs2Slice.call(this.#textView(), p, p + 2 * n);
+      }
+      default:
+        throw corrupt(`expected a string, found tag ${tag}`);
+    }
+  }
+
+  #ascii(n: number): string {
+    const p = this.#take(n);
+    if (n > kShortAscii) return latin1Slice.call(this.#textView(), p, p + n);
+    const bytes = this.#mem;
+    let s = '';
+    for (let i = p; i < p + n; i++) s += String.fromCharCode(bytes[i]!);
+    return s;
+  }
+
+  #utf8(n: number): string {
+    const p = this.#take(n);
+    return utf8Slice.call(this.#textView(), p, p + n);
+  }
+
+  #read(): unknown {
+    const tag = this.readU8();
+    switch (tag) {
+      case Tag.Undefined:
+        return undefined;
+      case Tag.Null:
+        return null;
+      case Tag.False:
+        return false;
+      case Tag.True:
+        return true;
+      case Tag.Int8:
+        return (this.readU8() << 24) >> 24;
+      case Tag.Int32:
+        return this.#view.getInt32(this.#take(4), true);
+      case Tag.Float64:
+        return this.#view.getFloat64(this.#take(8), true);
+      case Tag.Ascii8:
+      case Tag.Utf8_8:
+      case Tag.Ascii32:
+      case Tag.Utf8_32:
+      case Tag.Utf16:
+        return this.#readStr(tag);
+      case Tag.Array:
+        return this.#readArray();
+      case Tag.Object:
+        return this.#readObject();
+      case Tag.BigInt64:
+        return this.#view.getBigInt64(this.#take(8), true);
+      case Tag.BigInt: {
+        const negative = this.readU8() !== 0;
+        const hex = this.readString();
+        if (!/^[0-9a-f]+$/.test(hex)) throw corrupt('bad bigint');
+        const abs = BigInt(`0x${hex}`);
+        return negative ? -abs : abs;
+      }
+      case Tag.Map: {
+        const n = this.readU32();
+        const m = new Map<unknown, unknown>();
+        this.#refs.push(m);
+        for (let i = 0; i < n; i++) {
+          const k = this.#read();
+          m.set(k, this.#read());
+        }
+        return m;
+      }
+      case Tag.Set: {
+        const n = this.readU32();
+        const s = new Set<unknown>();
+        this.#refs.push(s);
+        for (let i = 0; i < n; i++) s.add(this.#read());
+        return s;
+      }
+      case Tag.Date: {
+        const d = new Date(this.readF64());
+        this.#refs.push(d);
+        return d;
+      }
+      case Tag.RegExp: {
+        const source = this.readString();
+        const re = new RegExp(source, this.readString());
+        this.#refs.push(re);
+        return re;
+      }
+      case Tag.ArrayBuffer: {
+        const ab = this.#copy(this.readU32()).buffer;
+        this.#refs.push(ab);
+        return ab;
+      }
+      case Tag.View:
+        return this.#readView();
+      case Tag.Error:
+        return readErrorBody(this);
+      case Tag.BackRef: {
+        const id = this.readU32();
+        if (id >= this.#refs.length) throw corrupt(`back-reference ${id} to an object not yet read`);
+        return this.#refs[id];
+      }
+      case Tag.Fallback: {
+        const n = this.readU32();
+        const p = this.#take(n);
+        return deserializeFallback(this.#mem, p, p + n);
+      }
+      default:
+        throw corrupt(`unknown tag ${tag}`);
+    }
+  }
+
+  #readArray(): unknown[] {
+    const n = this.readU32();
+    const a: unknown[] = [];
+    this.#refs.push(a);
+    for (let i = 0; i < n; i++) a.push(this.#read());
+    return a;
+  }
+
+  #readObject(): Record<string, unknown> {
+    const n = this.readU32();
+    const o: Record<string, unknown> = {};
+    this.#refs.push(o);
+    for (let i = 0; i < n; i++) {
+      const k = this.#readStr(this.readU8());
+      const v = this.#read();
+      if (k === '__proto__') Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
+      else o[k] = v;
+    }
+    return o;
+  }
+
+  #readView(): ArrayBufferView {
+    const kind = this.readU8();
+    const bytes = this.#copy(this.readU32());
+    let v: ArrayBufferView;
+    if (kind === ViewKind.Uint8) v = bytes;
+    else if (kind === ViewKind.Buffer) v = Buffer.from(bytes.buffer, 0, bytes.length);
+    else {
+      const Ctor = kViewCtors[kind];
+      if (Ctor === undefined || bytes.length % kViewUnit[kind]! !== 0) throw corrupt(`bad view kind ${kind} or length`);
+      v = new Ctor(bytes.buffer);
+    }
+    this.#refs.push(v);
+    return v;
+  }
+}

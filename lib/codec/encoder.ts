@@ -1,0 +1,477 @@
+/**
+ * Encoder: JS values → bytes, in the format described in tags.ts.
+ *
+ * One Encoder writes one record at a time into a private buffer that it reuses across
+ * records: reset(), write*() as many times as needed, then copy bytes() wherever the
+ * record goes. Not thread-safe; one per thread (or per channel).
+ */
+import { types } from 'node:util';
+import { RingpoolRangeError, RingpoolTypeError } from '../errors';
+import { DataCloneError, NeedsPortError, describeUncloneable, kFallback } from './codec-errors';
+import { writeErrorBody, writeThrownValue } from './error-codec';
+import { cloneErrorFor, serializeFallback } from './fallback';
+import { writeUtf8Tail } from './strings';
+import {
+  kRegister,
+  kSeenCount,
+  kSeenRewind,
+  kWriteErrorTop,
+  kWriteFallback,
+  kWriteNested,
+  type EncoderInternals,
+} from './internal';
+import { Tag, ViewKind, kExactLengthFrom, kMaxDepth, kShortString } from './tags';
+
+const kDefaultBytes = 4096;
+const kMinBytes = 256; // above V8's on-heap typed array limit, so .buffer is cheap
+/** A buffer grown past this is dropped on reset() when the record just ended used < 1/4 of it. */
+const kShrinkAbove = 1 << 20;
+/** Objects per value tracked by a linear scan before a Map takes over. */
+const kLinearSeen = 16;
+
+const textEncoder = new TextEncoder();
+const typedArrayTag = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), Symbol.toStringTag)!
+  .get as (this: ArrayBufferView) => string | undefined;
+const stringIsWellFormed = (String.prototype as { isWellFormed?: (this: string) => boolean }).isWellFormed;
+const kLoneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const kMinI64 = -(2n ** 63n);
+const kMaxI64 = 2n ** 63n - 1n;
+
+function isWellFormed(s: string): boolean {
+  return stringIsWellFormed !== undefined ? stringIsWellFormed.call(s) : !kLoneSurrogate.test(s);
+}
+
+function viewKind(v: ArrayBufferView): ViewKind {
+  switch (typedArrayTag.call(v)) {
+    case 'Uint8Array': return v instanceof Buffer ? ViewKind.Buffer : ViewKind.Uint8;
+    case 'Int8Array': return ViewKind.Int8;
+    case 'Uint8ClampedArray': return ViewKind.Uint8Clamped;
+    case 'Int16Array': return ViewKind.Int16;
+    case 'Uint16Array': return ViewKind.Uint16;
+    case 'Int32Array': return ViewKind.Int32;
+    case 'Uint32Array': return ViewKind.Uint32;
+    case 'Float32Array': return ViewKind.Float32;
+    case 'Float64Array': return ViewKind.Float64;
+    case 'BigInt64Array': return ViewKind.BigInt64;
+    case 'BigUint64Array': return ViewKind.BigUint64;
+    case undefined: return ViewKind.DataView;
+    default: throw kFallback; // a view type newer than this codec (Float16Array, ...)
+  }
+}
+
+function isShared(ab: ArrayBufferLike): boolean {
+  return !(ab instanceof ArrayBuffer) && (ab instanceof SharedArrayBuffer || types.isSharedArrayBuffer(ab));
+}
+
+export class Encoder implements EncoderInternals {
+  /** Private scratch buffer; never shared. Capacity >= #minBytes; bytes [0, #pos) are the record. */
+  #buf: Uint8Array;
+  /** DataView over #buf; replaced together with it. */
+  #view: DataView;
+  /** Bytes written since reset(); 0 <= #pos <= #buf.length. */
+  #pos = 0;
+  readonly #minBytes: number;
+  /**
+   * Objects of the top-level value being written, in first-visit order (index = id).
+   * Empty between top-level writes so the encoder never keeps user objects alive.
+   */
+  #seen: object[] = [];
+  /** Index over #seen once it holds more than kLinearSeen objects; else null. */
+  #seenMap: Map<object, number> | null = null;
+
+  constructor(initialBytes: number = kDefaultBytes) {
+    if (typeof initialBytes !== 'number') {
+      throw new RingpoolTypeError('ERR_RINGPOOL_INVALID_ARG_TYPE', 'initialBytes must be a number');
+    }
+    if (!Number.isSafeInteger(initialBytes) || initialBytes < 0 || initialBytes > 2 ** 31) {
+      throw new RingpoolRangeError('ERR_RINGPOOL_OUT_OF_RANGE', `initialBytes must be an integer in [0, 2**31], got ${initialBytes}`);
+    }
+    this.#minBytes = Math.max(kMinBytes, initialBytes);
+    this.#buf = new Uint8Array(this.#minBytes);
+    this.#view = new DataView(this.#buf.buffer);
+  }
+
+  /** Starts a new record. Keeps the buffer unless a huge record left it mostly unused. */
+  reset(): void {
+    if (this.#buf.length > kShrinkAbove && this.#pos < this.#buf.length >>> 2) {
+      this.#buf = new Uint8Array(this.#minBytes);
+      this.#view = new DataView(this.#buf.buffer);
+    }
+    this.#pos = 0;
+  }
+
+  /** Bytes written since reset(). */
+  get length(): number {
+    return this.#pos;
+  }
+
+  /** The record so far, as a view into the encoder's buffer: valid until the next write or reset(). */
+  bytes(): Uint8Array {
+    return this.#buf.subarray(0, this.#pos);
+  }
+
+  /** A position to come back to with rewind(). */
+  mark(): number {
+    return this.#pos;
+  }
+
+  /** Drops everything written after `mark` (a value from mark() since the last reset()). */
+  rewind(mark: number): void {
+    if (!(mark >= 0 && mark <= this.#pos && Number.isInteger(mark))) {
+      throw new RingpoolRangeError('ERR_RINGPOOL_OUT_OF_RANGE', `rewind(): mark must be an integer in [0, ${this.#pos}], got ${mark}`);
+    }
+    this.#pos = mark;
+  }
+
+  writeU8(n: number): void {
+    if ((n & 0xff) !== n) throw new RingpoolRangeError('ERR_RINGPOOL_OUT_OF_RANGE', `writeU8(): ${n} is not an integer in [0, 255]`);
+    this.#ensure(1);
+    this.#buf[this.#pos++] = n;
+  }
+
+  writeU32(n: number): void {
+    if (n >>> 0 !== n) throw new RingpoolRangeError('ERR_RINGPOOL_OUT_OF_RANGE', `writeU32(): ${n} is not an integer in [0, 2**32)`);
+    this.#ensure(4);
+    this.#view.setUint32(this.#pos, n, true);
+    this.#pos += 4;
+  }
+
+  writeF64(n: number): void {
+    this.#ensure(8);
+    this.#view.setFloat64(this.#pos, n, true);
+    this.#pos += 8;
+  }
+
+  /** A string, in the same form as a string value (tag + length + UTF-8, or UTF-16 when it holds lone surrogates). */
+  writeString(s: string): void {
+    if (typeof s !== 'string') throw new RingpoolTypeError('ERR_RINGPOOL_INVALID_ARG_TYPE', 'writeString(): expected a string');
+    this.#writeStr(s);
+  }
+
+  /**
+   * Appends one value. Throws DataCloneError if structured clone would refuse it, and
+   * NeedsPortError if it holds shared memory; either way nothing of it stays written.
+   */
+  writeValue(v: unknown): void {
+    const start = this.#pos;
+    try {
+      this.#write(v, 0);
+    } catch (err) {
+      this.#pos = start;
+      this.#seenRewind(0);
+      if (err !== kFallback) throw err instanceof DataCloneError ? cloneErrorFor(v, err.message) : err;
+      this.#writeFallbackChecked(v);
+      return;
+    }
+    if (this.#seen.length !== 0) this.#seenRewind(0);
+  }
+
+  // ---- internals shared with error-codec.ts (see internal.ts) ----
+
+  [kWriteNested](v: unknown, depth: number): void {
+    this.#write(v, depth);
+  }
+
+  [kWriteFallback](v: unknown): void {
+    const bytes = serializeFallback(v);
+    this.#ensure(5 + bytes.length);
+    this.#buf[this.#pos] = Tag.Fallback;
+    this.#view.setUint32(this.#pos + 1, bytes.length, true);
+    this.#buf.set(bytes, this.#pos + 5);
+    this.#pos += 5 + bytes.length;
+  }
+
+  [kRegister](o: object): void {
+    const seen = this.#seen;
+    const id = seen.length;
+    seen.push(o);
+    if (this.#seenMap !== null) this.#seenMap.set(o, id);
+    else if (id === kLinearSeen) this.#seenMap = new Map(seen.map((x, i) => [x, i]));
+  }
+
+  [kSeenCount](): number {
+    return this.#seen.length;
+  }
+
+  [kSeenRewind](count: number): void {
+    this.#seenRewind(count);
+  }
+
+  /** encodeError(): an Error record for anything thrown; never throws for the value's sake. */
+  [kWriteErrorTop](thrown: unknown): void {
+    try {
+      writeThrownValue(this, thrown);
+    } finally {
+      this.#seenRewind(0);
+    }
+  }
+
+  // ---- the fast path ----
+
+  #ensure(n: number): void {
+    if (this.#pos + n > this.#buf.length) this.#grow(n);
+  }
+
+  #grow(n: number): void {
+    const need = this.#pos + n;
+    let cap = this.#buf.length * 2;
+    while (cap < need) cap *= 2;
+    const next = new Uint8Array(cap);
+    next.set(this.#buf.subarray(0, this.#pos));
+    this.#buf = next;
+    this.#view = new DataView(next.buffer);
+  }
+
+  #seenRewind(count: number): void {
+    const seen = this.#seen;
+    if (count === 0) this.#seenMap = null;
+    else if (this.#seenMap !== null) for (let i = count; i < seen.length; i++) this.#seenMap.delete(seen[i]!);
+    seen.length = count;
+  }
+
+  #writeFallbackChecked(v: unknown): void {
+    try {
+      this[kWriteFallback](v);
+    } catch (err) {
+      throw err instanceof DataCloneError ? cloneErrorFor(v, err.message) : err;
+    }
+  }
+
+  #write(v: unknown, depth: number): void {
+    switch (typeof v) {
+      case 'number':
+        return this.#writeNumber(v);
+      case 'string':
+        return this.#writeStr(v);
+      case 'boolean':
+        this.#ensure(1);
+        this.#buf[this.#pos++] = v ? Tag.True : Tag.False;
+        return;
+      case 'undefined':
+        this.#ensure(1);
+        this.#buf[this.#pos++] = Tag.Undefined;
+        return;
+      case 'object':
+        if (v === null) {
+          this.#ensure(1);
+          this.#buf[this.#pos++] = Tag.Null;
+          return;
+        }
+        return this.#writeObject(v, depth);
+      case 'bigint':
+        return this.#writeBigInt(v);
+      default: // function, symbol
+        throw new DataCloneError(`${describeUncloneable(v)} could not be cloned.`);
+    }
+  }
+
+  #writeNumber(v: number): void {
+    this.#ensure(9);
+    const buf = this.#buf;
+    const p = this.#pos;
+    if ((v | 0) === v && (v !== 0 || 1 / v > 0)) {
+      if (v >= -128 && v <= 127) {
+        buf[p] = Tag.Int8;
+        buf[p + 1] = v;
+        this.#pos = p + 2;
+      } else {
+        buf[p] = Tag.Int32;
+        this.#view.setInt32(p + 1, v, true);
+        this.#pos = p + 5;
+      }
+    } else {
+      buf[p] = Tag.Float64;
+      this.#view.setFloat64(p + 1, v, true);
+      this.#pos = p + 9;
+    }
+  }
+
+  #writeStr(s: string): void {
+    const n = s.length;
+    if (n > kShortString) return this.#writeLongStr(s);
+    this.#ensure(2 + 3 * n);
+    const buf = this.#buf;
+    const start = this.#pos;
+    let p = start + 2;
+    let i = 0;
+    for (; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) break;
+      buf[p++] = c;
+    }
+    if (i === n) {
+      buf[start] = Tag.Ascii8;
+    } else {
+      p = writeUtf8Tail(s, i, buf, p);
+      if (p < 0) return this.#writeUtf16(s);
+      buf[start] = Tag.Utf8_8;
+    }
+    buf[start + 1] = p - start - 2;
+    this.#pos = p;
+  }
+
+  #writeLongStr(s: string): void {
+    if (!isWellFormed(s)) return this.#writeUtf16(s);
+    const n = s.length;
+    const max = n >= kExactLengthFrom ? Buffer.byteLength(s, 'utf8') : 3 * n;
+    const head = max > 0xff ? 5 : 2;
+    this.#ensure(head + max);
+    const start = this.#pos;
+    const { written } = textEncoder.encodeInto(s, this.#buf.subarray(start + head, start + head + max));
+    const ascii = written === n;
+    if (head === 2) {
+      this.#buf[start] = ascii ? Tag.Ascii8 : Tag.Utf8_8;
+      this.#buf[start + 1] = written;
+    } else {
+      this.#buf[start] = ascii ? Tag.Ascii32 : Tag.Utf8_32;
+      this.#view.setUint32(start + 1, written, true);
+    }
+    this.#pos = start + head + written;
+  }
+
+  #writeUtf16(s: string): void {
+    const n = s.length;
+    this.#ensure(5 + 2 * n);
+    const buf = this.#buf;
+    let p = this.#pos;
+    buf[p] = Tag.Utf16;
+    this.#view.setUint32(p + 1, n, true);
+    p += 5;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      buf[p++] = c & 0xff;
+      buf[p++] = c >>> 8;
+    }
+    this.#pos = p;
+  }
+
+  #writeBigInt(v: bigint): void {
+    if (v >= kMinI64 && v <= kMaxI64) {
+      this.#ensure(9);
+      this.#buf[this.#pos] = Tag.BigInt64;
+      this.#view.setBigInt64(this.#pos + 1, v, true);
+      this.#pos += 9;
+      return;
+    }
+    this.#ensure(2);
+    this.#buf[this.#pos++] = Tag.BigInt;
+    this.#buf[this.#pos++] = v < 0n ? 1 : 0;
+    this.#writeStr((v < 0n ? -v : v).toString(16));
+  }
+
+  /** Tag byte + u32, after ensuring room for `extra` more bytes. */
+  #head(tag: Tag, n: number, extra: number): void {
+    this.#ensure(5 + extra);
+    this.#buf[this.#pos] = tag;
+    this.#view.setUint32(this.#pos + 1, n, true);
+    this.#pos += 5;
+  }
+
+  #lookup(o: object): number {
+    const m = this.#seenMap;
+    if (m === null) return this.#seen.length === 0 ? -1 : this.#seen.indexOf(o);
+    const id = m.get(o);
+    return id === undefined ? -1 : id;
+  }
+
+  #writeObject(v: object, depth: number): void {
+    if (depth >= kMaxDepth) throw kFallback;
+    const id = this.#lookup(v);
+    if (id !== -1) return this.#head(Tag.BackRef, id, 0);
+    if (Array.isArray(v)) return this.#writeArray(v as unknown[], depth);
+    const proto: unknown = Object.getPrototypeOf(v);
+    if (proto === Object.prototype || proto === null) return this.#writePlain(v as Record<string, unknown>, depth);
+    if (ArrayBuffer.isView(v)) return this.#writeView(v);
+    if (proto === Map.prototype) return this.#writeMap(v as Map<unknown, unknown>, depth);
+    if (proto === Set.prototype) return this.#writeSet(v as Set<unknown>, depth);
+    if (proto === Date.prototype) {
+      this[kRegister](v);
+      this.#ensure(9);
+      this.#buf[this.#pos] = Tag.Date;
+      this.#view.setFloat64(this.#pos + 1, (v as Date).getTime(), true);
+      this.#pos += 9;
+      return;
+    }
+    if (proto === RegExp.prototype) {
+      this[kRegister](v);
+      this.#ensure(1);
+      this.#buf[this.#pos++] = Tag.RegExp;
+      this.#writeStr((v as RegExp).source);
+      this.#writeStr((v as RegExp).flags);
+      return;
+    }
+    if (proto === ArrayBuffer.prototype) {
+      const ab = v as ArrayBuffer;
+      if ((ab as { resizable?: boolean }).resizable === true) throw kFallback;
+      this[kRegister](v);
+      this.#head(Tag.ArrayBuffer, ab.byteLength, ab.byteLength);
+      this.#buf.set(new Uint8Array(ab), this.#pos);
+      this.#pos += ab.byteLength;
+      return;
+    }
+    if (v instanceof Error || types.isNativeError(v)) return writeErrorBody(this, v, depth);
+    if (v instanceof SharedArrayBuffer || types.isSharedArrayBuffer(v)) throw new NeedsPortError();
+    throw kFallback; // class instances, boxed primitives, subclasses of Map/Set/Date, ...: v8 decides
+  }
+
+  #writeArray(a: unknown[], depth: number): void {
+    this[kRegister](a);
+    const n = a.length;
+    this.#head(Tag.Array, n, 0);
+    for (let i = 0; i < n; i++) {
+      const x = a[i];
+      if (x === undefined && !(i in a)) throw kFallback; // a hole: v8 keeps holes
+      this.#write(x, depth + 1);
+    }
+  }
+
+  #writePlain(o: Record<string, unknown>, depth: number): void {
+    this[kRegister](o);
+    const keys = Object.keys(o);
+    const n = keys.length;
+    this.#head(Tag.Object, n, 0);
+    for (let i = 0; i < n; i++) {
+      const k = keys[i]!;
+      this.#writeStr(k);
+      this.#write(o[k], depth + 1);
+    }
+  }
+
+  #writeMap(m: Map<unknown, unknown>, depth: number): void {
+    this[kRegister](m);
+    this.#head(Tag.Map, m.size, 0);
+    const countAt = this.#pos - 4;
+    let n = 0;
+    for (const [k, x] of m) {
+      this.#write(k, depth + 1);
+      this.#write(x, depth + 1);
+      n++;
+    }
+    this.#view.setUint32(countAt, n, true); // the size could change while getters run
+  }
+
+  #writeSet(s: Set<unknown>, depth: number): void {
+    this[kRegister](s);
+    this.#head(Tag.Set, s.size, 0);
+    const countAt = this.#pos - 4;
+    let n = 0;
+    for (const x of s) {
+      this.#write(x, depth + 1);
+      n++;
+    }
+    this.#view.setUint32(countAt, n, true);
+  }
+
+  #writeView(v: ArrayBufferView): void {
+    if (isShared(v.buffer)) throw new NeedsPortError();
+    const kind = viewKind(v);
+    this[kRegister](v);
+    const n = v.byteLength;
+    this.#ensure(6 + n);
+    this.#buf[this.#pos] = Tag.View;
+    this.#buf[this.#pos + 1] = kind;
+    this.#view.setUint32(this.#pos + 2, n, true);
+    this.#buf.set(new Uint8Array(v.buffer, v.byteOffset, n), this.#pos + 6);
+    this.#pos += 6 + n;
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * Hooks that let error-codec.ts reach into Encoder and Decoder without making these
+ * operations public: symbol-keyed methods whose symbols only lib/codec imports.
+ */
+
+export const kWriteNested = Symbol('kWriteNested');
+export const kWriteFallback = Symbol('kWriteFallback');
+export const kRegister = Symbol('kRegister');
+export const kSeenCount = Symbol('kSeenCount');
+export const kSeenRewind = Symbol('kSeenRewind');
+export const kWriteErrorTop = Symbol('kWriteErrorTop');
+export const kReadNested = Symbol('kReadNested');
+
+/** What error-codec.ts needs from an Encoder. */
+export interface EncoderInternals {
+  writeU8(n: number): void;
+  writeString(s: string): void;
+  mark(): number;
+  rewind(mark: number): void;
+  /** Writes a value nested at `depth` (ids continue those of the enclosing value). */
+  [kWriteNested](v: unknown, depth: number): void;
+  /** Writes `v` as v8 serializer bytes under Tag.Fallback. */
+  [kWriteFallback](v: unknown): void;
+  /** Gives `o` the next object id. */
+  [kRegister](o: object): void;
+  /** How many objects have ids; with kSeenRewind, undoes ids given by a failed write. */
+  [kSeenCount](): number;
+  [kSeenRewind](count: number): void;
+}
+
+/** What error-codec.ts needs from a Decoder. */
+export interface DecoderInternals {
+  readU8(): number;
+  readString(): string;
+  [kReadNested](): unknown;
+  [kRegister](o: object): void;
+}
