@@ -78,7 +78,10 @@ export class SlotAllocator {
     assertInt(slots, 'slots', 1, kMaxSlots);
     // Mirrors rp_slots_bytes: header + 8 bytes of metadata per slot, 64-byte aligned data.
     if (Math.ceil((256 + 8 * slots) / 64) * 64 + slotSize * slots > Number.MAX_SAFE_INTEGER) {
-      throw new RingpoolRangeError('ERR_RINGPOOL_OUT_OF_RANGE', `${slots} slots of ${slotSize} bytes are more than a buffer can hold`);
+      throw new RingpoolRangeError(
+        'ERR_RINGPOOL_OUT_OF_RANGE',
+        `${slots} slots of ${slotSize} bytes are more than a buffer can hold`,
+      );
     }
     const bytes = native.slotsBytes(slotSize, slots);
     let buffer: SharedArrayBuffer;

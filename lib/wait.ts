@@ -19,6 +19,11 @@ const kMaxTimerMs = 0x7fffffff;
 /** Per-thread id of async waiters, so that a timeout can remove exactly its own waiter. */
 let nextToken = 1;
 
+/** Internal: a fresh token for native.waitAsync / native.waitCancel pairs made elsewhere. */
+export function nextWaitToken(): number {
+  return nextToken++;
+}
+
 function armTimer(ms: number, fire: () => void): { clear(): void } {
   let handle: NodeJS.Timeout;
   let left = ms;

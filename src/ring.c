@@ -116,9 +116,9 @@ static void wake_one(uint8_t *b, size_t off_seq) {
 }
 
 /* Runs after every successful push or pop (see SLEEPING and "Out-of-order publication" in
- * ring.h). `own` is the side this operation made progress for (consumers after a push,
- * producers after a pop); `other` is the operation's own side, woken in a chain when the
- * next position of that side is ready but somebody of that side sleeps. */
+ * ring.h). own_*: the side this operation made progress for (consumers after a push,
+ * producers after a pop). chain_*: the operation's own side, woken when somebody of it
+ * sleeps although the next position of that side is ready. */
 static void after_op(uint8_t *b, bool pushed) {
   atomic_thread_fence(memory_order_seq_cst); /* F_p */
   const size_t own_waiters = pushed ? RP_RING_OFF_NOT_EMPTY_WAITERS : RP_RING_OFF_NOT_FULL_WAITERS;

@@ -18,7 +18,7 @@ import { Decoder, Encoder } from '../codec';
 import { RingpoolTypeError } from '../errors';
 import { native } from '../native';
 import { describe } from '../validate';
-import { waitAsyncCancellable } from '../wait';
+import { nextWaitToken } from '../wait';
 import { CancellationError, PoolTerminatedError, QueueFullError, TimeoutError, WorkerExitError, WorkerSpawnError } from './errors';
 import { TaskPromise } from './exec-promise';
 import { Histogram } from './histogram';
@@ -27,7 +27,7 @@ import { resolveOptions } from './options';
 import type { PoolOptions, ResolvedOptions } from './options';
 import { C_DOORBELL, C_MAIN_SLEEPING, kCancelSlots, kMethodsMethod, kPoolCtlWords, kResultChannelBytes } from './protocol';
 import { Task } from './task';
-import type { ExecOptions } from './task';
+import type { ExecOptions, TaskOwner } from './task';
 import { WorkerHandle } from './worker-handle';
 import type { ResultSink } from './worker-handle';
 
@@ -53,8 +53,12 @@ const kBatchBytes = 1 << 15;
 /** Aim for about this much queued work (ms) at each worker when choosing its depth. */
 const kTargetQueuedMs = 2;
 const kMaxSpawnAttempts = 3;
+/** Main-thread spin before parking, only while recent tasks ran shorter than kSpinIfRunMsBelow. */
+const kMainSpinMs = 0.03;
+const kSpinIfRunMsBelow = 0.05;
+const kMaxSpinRounds = 64;
 
-export class Pool extends EventEmitter implements ResultSink {
+export class Pool extends EventEmitter implements ResultSink, TaskOwner {
   readonly script: string | null;
   readonly #opts: ResolvedOptions;
   readonly #queue: ResolvedOptions['queue'];
@@ -73,7 +77,9 @@ export class Pool extends EventEmitter implements ResultSink {
   #failed = 0;
   #avgRunMs = -1; // EWMA of reported run times; -1 before the first
   #dispatchQueued = false;
-  #armed: AbortController | undefined;
+  /** Token of the armed doorbell wait (0: not armed). */
+  #armed = 0;
+  #pumping = false;
   #terminated = false;
   #spawnFailures = 0;
   #spawnBlockedUntil = 0;
@@ -112,28 +118,23 @@ export class Pool extends EventEmitter implements ResultSink {
       throw new RingpoolTypeError('ERR_RINGPOOL_INVALID_ARG_TYPE', `exec() params must be an array, got ${describe(params)}`);
     }
     const opts = checkExecOptions(options);
-    let resolve!: (v: unknown) => void;
-    let reject!: (e: unknown) => void;
-    const promise = new TaskPromise<T>((res, rej) => {
-      resolve = res as (v: unknown) => void;
-      reject = rej;
-    });
-    const task = new Task(this.#nextId++, name, fnId, source, (params ?? []) as unknown[], opts, resolve, reject, performance.now());
-    promise.bind({ cancel: (reason) => this.#cancel(task, reason), setTimeout: (ms) => this.#setTimeout(task, ms) });
+    const task = new Task(this.#nextId++, this, name, fnId, source, (params ?? []) as unknown[], opts, performance.now());
+    const promise = TaskPromise.of<T>(task);
     if (this.#terminated) {
       task.settle(false, new PoolTerminatedError());
       return promise;
     }
-    if (opts.signal) {
-      if (opts.signal.aborted) {
-        task.settle(false, new CancellationError('Task cancelled: its signal was already aborted', opts.signal.reason));
+    if (opts?.signal) {
+      const signal = opts.signal;
+      if (signal.aborted) {
+        task.settle(false, new CancellationError('Task cancelled: its signal was already aborted', signal.reason));
         this.#failed++;
         return promise;
       }
-      const signal = opts.signal;
-      task.signal = signal;
-      task.onAbort = () => this.#cancel(task, signal.reason);
-      signal.addEventListener('abort', task.onAbort, { once: true });
+      const x = task.extras();
+      x.signal = signal;
+      x.onAbort = () => this.cancelTask(task, signal.reason);
+      signal.addEventListener('abort', x.onAbort, { once: true });
     }
     if (this.#queue.size() >= this.#opts.maxQueueSize) {
       task.settle(false, new QueueFullError(this.#opts.maxQueueSize));
@@ -199,7 +200,7 @@ export class Pool extends EventEmitter implements ResultSink {
     this.#dispatchQueued = true;
     queueMicrotask(() => {
       this.#dispatchQueued = false;
-      this.#dispatch();
+      this.#pump();
     });
   }
 
@@ -255,14 +256,13 @@ export class Pool extends EventEmitter implements ResultSink {
   }
 
   #markDispatched(h: WorkerHandle, t: Task): void {
-    const now = performance.now();
     t.worker = h;
     t.seq = ++h.seq;
-    t.dispatchedAt = now;
     h.inflight.set(t.id, t);
     this.#inflight++;
-    this.#waitHist.record(now - t.queuedAt);
-    if (t.timeoutMs !== Infinity) t.timer = setTimeout(() => this.#timedOut(t), t.timeoutMs);
+    this.#waitHist.record(performance.now() - t.queuedAt);
+    const x = t.x;
+    if (x && x.timeoutMs !== Infinity) x.timer = setTimeout(() => this.#timedOut(t), x.timeoutMs);
     if (h.idleTimer) {
       clearTimeout(h.idleTimer);
       h.idleTimer = undefined;
@@ -316,9 +316,10 @@ export class Pool extends EventEmitter implements ResultSink {
   }
 
   onEmit(t: Task, payload: unknown): void {
-    if (!t.on || t.settled) return;
+    const on = t.x?.on;
+    if (!on || t.settled) return;
     try {
-      t.on(payload);
+      on(payload);
     } catch (err) {
       if (this.listenerCount('error') > 0) this.emit('error', err);
       else process.emitWarning(`ringpool: a task's "on" handler threw: ${String(err)}`);
@@ -328,7 +329,7 @@ export class Pool extends EventEmitter implements ResultSink {
   #release(h: WorkerHandle, t: Task): void {
     if (h.inflight.delete(t.id)) this.#inflight--;
     t.worker = undefined;
-    if (t.killTimer) clearTimeout(t.killTimer);
+    if (t.x?.killTimer) clearTimeout(t.x.killTimer);
     if (h.inflight.size === 0) {
       if (h.retiring && !h.exited) {
         if (!h.stop(this.#enc)) void h.worker.terminate();
@@ -350,45 +351,77 @@ export class Pool extends EventEmitter implements ResultSink {
     }
   }
 
-  #drainAll(): void {
-    for (const h of this.#workers) h.drain(this.#scratch, this.#dec, this);
-    if (this.#queue.size() > 0 || this.#pending.size > 0) this.#dispatch();
-    if (this.#inflight === 0) {
-      this.#disarm();
-      if (this.#queue.size() === 0) this.emit('drain');
-    } else this.#arm();
+  /**
+   * The main thread's loop step: take every result there is, hand out queued tasks, then,
+   * if tasks are still in flight, either spin briefly (when recent tasks were short enough
+   * that a result is likely within microseconds) or park on the doorbell with waitAsync.
+   */
+  #pump(): void {
+    if (this.#pumping) return;
+    this.#pumping = true;
+    try {
+      for (let rounds = 0; ; rounds++) {
+        for (const h of this.#workers) h.drain(this.#scratch, this.#dec, this);
+        if (this.#queue.size() > 0 || this.#pending.size > 0) this.#dispatch();
+        if (this.#inflight === 0) {
+          this.#disarm();
+          if (this.#queue.size() === 0) this.emit('drain');
+          return;
+        }
+        if (this.#armed !== 0) return;
+        if (rounds < kMaxSpinRounds && this.#avgRunMs >= 0 && this.#avgRunMs < kSpinIfRunMsBelow && this.#spinForResults()) continue;
+        if (this.#arm()) return;
+      }
+    } finally {
+      this.#pumping = false;
+    }
   }
 
-  /** Parks the main thread on the doorbell while tasks are in flight (never blocks). */
-  #arm(): void {
-    if (this.#armed || this.#inflight === 0) return;
+  #resultsWaiting(): boolean {
+    for (const h of this.#workers) if (native.channelPeekSize(h.results) >= 0) return true;
+    return false;
+  }
+
+  #spinForResults(): boolean {
+    const until = performance.now() + kMainSpinMs;
+    for (let i = 0; ; i++) {
+      if (this.#resultsWaiting()) return true;
+      if ((i & 15) === 15 && performance.now() >= until) return false;
+    }
+  }
+
+  /** Parks on the doorbell (never blocks). False if results arrived meanwhile (pump again). */
+  #arm(): boolean {
     Atomics.store(this.#ctl, C_MAIN_SLEEPING, 1);
     const seq = Atomics.load(this.#ctl, C_DOORBELL);
-    for (const h of this.#workers) {
-      if (native.channelPeekSize(h.results) >= 0) {
-        Atomics.store(this.#ctl, C_MAIN_SLEEPING, 0);
-        setImmediate(() => this.#drainAll());
-        return;
-      }
+    if (this.#resultsWaiting()) {
+      Atomics.store(this.#ctl, C_MAIN_SLEEPING, 0);
+      return false;
     }
-    const ac = new AbortController();
-    this.#armed = ac;
-    void waitAsyncCancellable(this.#ctl, C_DOORBELL, seq, Infinity, ac.signal).then((r) => {
-      if (this.#armed === ac) this.#armed = undefined;
-      if (r !== 'aborted') this.#drainAll();
+    const token = nextWaitToken();
+    const r = native.waitAsync(this.#ctl, C_DOORBELL, seq, token);
+    if (r === 'not-equal') return false;
+    this.#armed = token;
+    void r.then(() => {
+      if (this.#armed !== token) return; // disarmed: nothing to do
+      this.#armed = 0;
+      this.#pump();
     });
+    return true;
   }
 
   #disarm(): void {
     Atomics.store(this.#ctl, C_MAIN_SLEEPING, 0);
-    const ac = this.#armed;
-    this.#armed = undefined;
-    ac?.abort();
+    const token = this.#armed;
+    if (token === 0) return;
+    this.#armed = 0;
+    native.waitCancel(this.#ctl, C_DOORBELL, token);
   }
 
   // ---- cancellation, timeouts, exits ----
 
-  #cancel(t: Task, reason: unknown): void {
+  /** @internal TaskOwner: TaskPromise.cancel() and the exec signal. */
+  cancelTask(t: Task, reason: unknown): void {
     if (t.settled) return;
     const err = new CancellationError('Task cancelled', reason);
     if (!t.worker) {
@@ -400,21 +433,24 @@ export class Pool extends EventEmitter implements ResultSink {
     this.#abortRunning(t);
   }
 
-  #setTimeout(t: Task, ms: number): void {
+  /** @internal TaskOwner: TaskPromise.timeout(). */
+  timeoutTask(t: Task, ms: number): void {
     if (typeof ms !== 'number' || !(ms >= 0)) {
       throw new RingpoolTypeError('ERR_RINGPOOL_INVALID_ARG_TYPE', `timeout() expects a number of milliseconds >= 0, got ${describe(ms)}`);
     }
     if (t.settled) return;
-    t.timeoutMs = ms;
+    const x = t.extras();
+    x.timeoutMs = ms;
     if (t.worker) {
-      if (t.timer) clearTimeout(t.timer);
-      t.timer = setTimeout(() => this.#timedOut(t), ms);
+      if (x.timer) clearTimeout(x.timer);
+      x.timer = setTimeout(() => this.#timedOut(t), ms);
     }
   }
 
   #timedOut(t: Task): void {
-    t.timer = undefined;
-    if (t.settle(false, new TimeoutError(t.timeoutMs, 'Task'))) this.#failed++;
+    const x = t.extras();
+    x.timer = undefined;
+    if (t.settle(false, new TimeoutError(x.timeoutMs, 'Task'))) this.#failed++;
     this.#abortRunning(t);
   }
 
@@ -423,7 +459,7 @@ export class Pool extends EventEmitter implements ResultSink {
     const h = t.worker;
     if (!h) return;
     h.cancel(this.#enc, t);
-    t.killTimer = setTimeout(() => {
+    t.extras().killTimer = setTimeout(() => {
       if (h.inflight.has(t.id) && !h.exited) {
         h.retiring = true;
         void h.worker.terminate();
@@ -443,15 +479,15 @@ export class Pool extends EventEmitter implements ResultSink {
     for (const t of h.inflight.values()) {
       this.#inflight--;
       t.worker = undefined;
-      if (t.killTimer) clearTimeout(t.killTimer);
+      if (t.x?.killTimer) clearTimeout(t.x.killTimer);
       if (t.settled) continue;
       if (t.seq <= started) {
         if (t.settle(false, new WorkerExitError(code, reason, h.lastError))) this.#failed++;
       } else if (this.#terminated) {
         if (t.settle(false, new PoolTerminatedError())) this.#failed++;
       } else {
-        if (t.timer) clearTimeout(t.timer);
-        t.timer = undefined;
+        if (t.x?.timer) clearTimeout(t.x.timer);
+        if (t.x) t.x.timer = undefined;
         t.seq = 0;
         this.#queue.push(t); // never ran: it runs on another worker
       }
@@ -462,8 +498,7 @@ export class Pool extends EventEmitter implements ResultSink {
     if (!h.ready && !h.retiring && !this.#terminated) this.#spawnFailed(h.lastError ?? new Error(reason));
     if (this.#terminated) return;
     while (this.#workers.size < this.#opts.minWorkers && this.#canSpawn()) this.#spawn();
-    this.#dispatch();
-    if (this.#inflight === 0) this.#disarm();
+    this.#pump();
   }
 
   #spawnFailed(cause: unknown): void {
@@ -483,7 +518,7 @@ export class Pool extends EventEmitter implements ResultSink {
     if (this.#spawnTimer) clearTimeout(this.#spawnTimer);
     this.#spawnTimer = setTimeout(() => {
       this.#spawnTimer = undefined;
-      this.#dispatch();
+      this.#pump();
     }, backoff);
   }
 }
@@ -496,8 +531,8 @@ function exitReason(h: WorkerHandle, code: number): string {
   return code === 0 ? 'exited with code 0 (process.exit)' : `exited with code ${code}`;
 }
 
-function checkExecOptions(options: unknown): ExecOptions {
-  if (options === undefined || options === null) return {};
+function checkExecOptions(options: unknown): ExecOptions | undefined {
+  if (options === undefined || options === null) return undefined;
   if (typeof options !== 'object') {
     throw new RingpoolTypeError('ERR_RINGPOOL_INVALID_ARG_TYPE', `exec() options must be an object, got ${describe(options)}`);
   }

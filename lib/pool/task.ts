@@ -4,8 +4,11 @@
  *  - `worker` is set while the task is dispatched and the worker has not reported it done;
  *    a settled task may still be dispatched (cancelled or timed out while running): its
  *    worker's report is then ignored.
+ * Tasks are kept small (rarely used state lives in `x`, created only when needed), because
+ * a pool may hold hundreds of thousands of them at once.
  */
 import type { TransferListItem } from 'node:worker_threads';
+
 import type { QueuedTask } from './task-queue';
 import type { WorkerHandle } from './worker-handle';
 
@@ -16,7 +19,7 @@ export interface ExecOptions {
   transfer?: readonly TransferListItem[];
   /** With queueStrategy 'priority': larger runs first. */
   priority?: number;
-  /** Free-form data kept with the task (visible to custom queues). */
+  /** Free-form data kept with the task (visible to custom queues as `task.metadata`). */
   metadata?: unknown;
   /** Cancels the task when aborted; the reason becomes the rejection's cause. */
   signal?: AbortSignal;
@@ -24,65 +27,84 @@ export interface ExecOptions {
   timeout?: number;
 }
 
-export class Task implements QueuedTask {
-  readonly id: number;
-  readonly method: string | undefined;
-  readonly fnId: number;
-  readonly fnSource: string | undefined;
-  readonly args: unknown[];
-  readonly priority: number;
-  readonly metadata: unknown;
-  readonly on: ((payload: unknown) => void) | undefined;
-  readonly transfer: readonly TransferListItem[] | undefined;
-  readonly queuedAt: number;
-  dispatchedAt = 0;
-  /** Per-worker dispatch sequence number (1-based) while dispatched. */
-  seq = 0;
-  worker: WorkerHandle | undefined;
-  settled = false;
+/** Implemented by the pool: what a TaskPromise asks of it. */
+export interface TaskOwner {
+  cancelTask(task: Task, reason: unknown): void;
+  timeoutTask(task: Task, ms: number): void;
+}
+
+/** Rarely used per-task state. */
+export interface TaskExtras {
+  on: ((payload: unknown) => void) | undefined;
+  transfer: readonly TransferListItem[] | undefined;
+  metadata: unknown;
   timeoutMs: number;
   timer: NodeJS.Timeout | undefined;
   killTimer: NodeJS.Timeout | undefined;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
-  readonly #resolve: (v: unknown) => void;
-  readonly #reject: (e: unknown) => void;
+}
 
-  constructor(
-    id: number,
-    method: string | undefined,
-    fnId: number,
-    fnSource: string | undefined,
-    args: unknown[],
-    options: ExecOptions,
-    resolve: (v: unknown) => void,
-    reject: (e: unknown) => void,
-    now: number,
-  ) {
+export class Task implements QueuedTask {
+  readonly id: number;
+  readonly owner: TaskOwner;
+  readonly method: string | undefined;
+  readonly fnId: number;
+  readonly fnSource: string | undefined;
+  readonly args: unknown[];
+  readonly priority: number;
+  readonly queuedAt: number;
+  /** Per-worker dispatch sequence number (1-based) while dispatched. */
+  seq = 0;
+  worker: WorkerHandle | undefined = undefined;
+  settled = false;
+  x: TaskExtras | undefined;
+  resolve: (v: unknown) => void = noop;
+  reject: (e: unknown) => void = noop;
+
+  constructor(id: number, owner: TaskOwner, method: string | undefined, fnId: number, fnSource: string | undefined, args: unknown[], options: ExecOptions | undefined, now: number) {
     this.id = id;
+    this.owner = owner;
     this.method = method;
     this.fnId = fnId;
     this.fnSource = fnSource;
     this.args = args;
-    this.priority = options.priority ?? 0;
-    this.metadata = options.metadata;
-    this.on = options.on;
-    this.transfer = options.transfer;
-    this.timeoutMs = options.timeout ?? Infinity;
+    this.priority = options?.priority ?? 0;
     this.queuedAt = now;
-    this.#resolve = resolve;
-    this.#reject = reject;
+    this.x = options === undefined ? undefined : {
+      on: options.on,
+      transfer: options.transfer,
+      metadata: options.metadata,
+      timeoutMs: options.timeout ?? Infinity,
+      timer: undefined,
+      killTimer: undefined,
+      signal: undefined,
+      onAbort: undefined,
+    };
+  }
+
+  get metadata(): unknown {
+    return this.x?.metadata;
+  }
+
+  extras(): TaskExtras {
+    return (this.x ??= { on: undefined, transfer: undefined, metadata: undefined, timeoutMs: Infinity, timer: undefined, killTimer: undefined, signal: undefined, onAbort: undefined });
   }
 
   /** Settles once; returns false if it already was. */
   settle(ok: boolean, value: unknown): boolean {
     if (this.settled) return false;
     this.settled = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    if (this.signal && this.onAbort) this.signal.removeEventListener('abort', this.onAbort);
-    if (ok) this.#resolve(value);
-    else this.#reject(value);
+    const x = this.x;
+    if (x) {
+      if (x.timer) clearTimeout(x.timer);
+      x.timer = undefined;
+      if (x.signal && x.onAbort) x.signal.removeEventListener('abort', x.onAbort);
+    }
+    if (ok) this.resolve(value);
+    else this.reject(value);
     return true;
   }
 }
+
+function noop(): void {}

@@ -124,7 +124,7 @@ function writeResult(id: number, runMs: number, value: unknown): void {
     out.writeU32(id);
     out.writeF64(runMs);
     out.writeValue(value);
-    if (out.length - mark > maxResultRecord - 64) throw new NeedsPortError('too large for a record');
+    if (out.length - mark > maxResultRecord - 64) throw new NeedsPortError();
   } catch (err) {
     out.rewind(mark);
     if (err instanceof NeedsPortError) return sendPortResult(id, { ok: true, runMs, value }, []);

@@ -103,7 +103,8 @@ export class WorkerHandle {
    * cloned (nothing appended either).
    */
   encodeTask(enc: Encoder, task: Task): boolean {
-    if (task.transfer !== undefined && task.transfer.length > 0) return false;
+    const transfer = task.x?.transfer;
+    if (transfer !== undefined && transfer.length > 0) return false;
     const mark = enc.mark();
     try {
       if (task.method !== undefined) {
@@ -140,7 +141,7 @@ export class WorkerHandle {
       task.method !== undefined
         ? { method: task.method, args: task.args }
         : { fnId: task.fnId, source: this.knownFns.has(task.fnId) ? undefined : task.fnSource, args: task.args };
-    this.port.postMessage(msg, task.transfer as TransferListItem[] | undefined);
+    this.port.postMessage(msg, task.x?.transfer as TransferListItem[] | undefined);
     if (task.method === undefined) this.knownFns.add(task.fnId);
     enc.writeU8(K_PORT_TASK);
     enc.writeU32(task.id);
