@@ -1,4 +1,4 @@
-// ESM entry: the same names as the CommonJS entry (test/unit/exports.test.js checks that).
+// ESM entry: the same names as the CommonJS entry (a test checks that the lists match).
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
@@ -17,5 +17,21 @@ export const {
   AddonMissingError,
   AbortError,
   TimeoutError,
+  pool,
+  Pool,
+  TaskPromise,
+  worker,
+  workerEmit,
+  getTaskContext,
+  Transfer,
+  isMainThread,
+  cpus,
+  TaskError,
+  CancellationError,
+  WorkerExitError,
+  WorkerSpawnError,
+  QueueFullError,
+  PoolTerminatedError,
+  DataCloneError,
 } = cjs;
 export default cjs;

@@ -21,8 +21,18 @@
 #include "napi_util.h"
 #include "wait.h"
 
+/* A SharedArrayBuffer kept alive while this env has async waiters on it: one reference
+ * per buffer (not per waiter), counted by its waiters. Env thread only. */
+typedef struct {
+  void *base; /* the buffer's first byte: identifies it */
+  napi_ref ref;
+  uint32_t waiters;
+} rp_pin_t;
+
 typedef struct rp_env {
   napi_env env;
+  rp_pin_t *pins;                               /* env thread only */
+  uint32_t npins, cap_pins;
   napi_threadsafe_function tsfn;
   rp_lock_t ready_lock;
   rp_waiter_t *ready_head, *ready_tail; /* guarded by ready_lock */
@@ -43,18 +53,57 @@ static rp_env_t *get_state(napi_env env) {
 
 /* ---- settling (env thread) ---- */
 
+/* Takes one waiter's hold on the buffer starting at base; creates the reference on first use. */
+static bool pin_acquire(rp_env_t *st, napi_value view, void *base) {
+  for (uint32_t i = 0; i < st->npins; i++) {
+    if (st->pins[i].base == base) {
+      st->pins[i].waiters++;
+      return true;
+    }
+  }
+  if (st->npins == st->cap_pins) {
+    uint32_t cap = st->cap_pins ? st->cap_pins * 2 : 8;
+    rp_pin_t *p = realloc(st->pins, cap * sizeof *p);
+    if (!p) return false;
+    st->pins = p;
+    st->cap_pins = cap;
+  }
+  napi_ref ref;
+  if (napi_create_reference(st->env, view, 1, &ref) != napi_ok) return false;
+  st->pins[st->npins++] = (rp_pin_t){base, ref, 1};
+  return true;
+}
+
+static void pin_release(rp_env_t *st, void *base) {
+  for (uint32_t i = 0; i < st->npins; i++) {
+    if (st->pins[i].base != base) continue;
+    if (--st->pins[i].waiters == 0) {
+      if (!st->closing) napi_delete_reference(st->env, st->pins[i].ref);
+      st->pins[i] = st->pins[--st->npins];
+    }
+    return;
+  }
+}
+
 static void release_waiter(rp_env_t *st, rp_waiter_t *w) {
-  if (w->pin) napi_delete_reference(st->env, (napi_ref)w->pin);
+  if (w->pin) pin_release(st, w->pin);
   free(w);
   if (--st->outstanding == 0 && !st->closing) napi_unref_threadsafe_function(st->env, st->tsfn);
 }
 
-static void settle(rp_env_t *st, rp_waiter_t *w, int result) {
-  napi_value v;
-  const char *s = result == RP_WAIT_OK ? "ok" : (result == RP_WAIT_TIMED_OUT ? "timed-out" : "not-equal");
-  if (napi_create_string_latin1(st->env, s, NAPI_AUTO_LENGTH, &v) == napi_ok)
-    napi_resolve_deferred(st->env, (napi_deferred)w->data, v);
+/* Resolves w's promise with the string for `result` (created once per batch through
+ * `cache`, which must start zeroed and live no longer than the current handle scope). */
+static void settle_cached(rp_env_t *st, rp_waiter_t *w, int result, napi_value cache[3]) {
+  static const char *const names[3] = {"ok", "not-equal", "timed-out"}; /* by RP_WAIT_* */
+  int i = result == RP_WAIT_OK ? 0 : (result == RP_WAIT_NOT_EQUAL ? 1 : 2);
+  if (!cache[i] && napi_create_string_latin1(st->env, names[i], NAPI_AUTO_LENGTH, &cache[i]) != napi_ok) cache[i] = NULL;
+  if (cache[i]) napi_resolve_deferred(st->env, (napi_deferred)w->data, cache[i]);
   release_waiter(st, w);
+}
+
+static void settle(rp_env_t *st, rp_waiter_t *w, int result) {
+  napi_value cache[3] = {NULL, NULL, NULL};
+  settle_cached(st, w, result, cache);
 }
 
 static void drain(rp_env_t *st) {
@@ -63,9 +112,10 @@ static void drain(rp_env_t *st) {
   st->ready_head = st->ready_tail = NULL;
   st->scheduled = false;
   rp_lock_release(&st->ready_lock);
+  napi_value cache[3] = {NULL, NULL, NULL};
   while (w) {
     rp_waiter_t *next = w->ready_next;
-    settle(st, w, w->result);
+    settle_cached(st, w, w->result, cache);
     w = next;
   }
 }
@@ -99,15 +149,26 @@ static void on_wake(rp_waiter_t *w) {
 
 /* ---- argument reading ---- */
 
-static bool read_cell(napi_env env, napi_value *argv, _Atomic int32_t **cell) {
+static bool read_cell_base(napi_env env, napi_value *argv, _Atomic int32_t **cell, void **base) {
   void *data;
-  size_t len;
+  size_t len, offset = 0;
   int64_t index;
-  if (!rp__get_typed(env, argv[0], napi_int32_array, "i32", &data, &len)) return false;
+  bool is = false;
+  napi_typedarray_type t;
+  if (napi_is_typedarray(env, argv[0], &is) != napi_ok || !is ||
+      napi_get_typedarray_info(env, argv[0], &t, &len, &data, NULL, &offset) != napi_ok || t != napi_int32_array) {
+    napi_throw_type_error(env, "ERR_RINGPOOL_INVALID_ARG_TYPE", "i32 must be an Int32Array over a SharedArrayBuffer");
+    return false;
+  }
+  if (base) *base = (char *)data - offset;
   if (!rp__get_int(env, argv[1], "index", 0, (int64_t)len - 1, &index)) return false;
   if (!rp__check_align(env, data, 4, "i32")) return false;
   *cell = RP_A32((int32_t *)data + index);
   return true;
+}
+
+static bool read_cell(napi_env env, napi_value *argv, _Atomic int32_t **cell) {
+  return read_cell_base(env, argv, cell, NULL);
 }
 
 static napi_value str(napi_env env, const char *s) {
@@ -121,11 +182,12 @@ static napi_value js_wait_async(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4];
   _Atomic int32_t *cell;
+  void *base;
   int32_t value;
   int64_t token;
   RP_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 4) RP_THROW_TYPE(env, "ERR_RINGPOOL_INVALID_ARG_TYPE", "waitAsync expects (i32, index, value, token)");
-  if (!read_cell(env, argv, &cell)) return NULL;
+  if (!read_cell_base(env, argv, &cell, &base)) return NULL;
   RP_CALL(env, napi_get_value_int32(env, argv[2], &value));
   RP_CALL(env, napi_get_value_int64(env, argv[3], &token));
   rp_env_t *st = get_state(env);
@@ -136,15 +198,14 @@ static napi_value js_wait_async(napi_env env, napi_callback_info info) {
   if (!w) RP_THROW_RC(env, RP_ENOMEM, "waitAsync");
   napi_value promise;
   napi_deferred deferred;
-  napi_ref pin;
-  if (napi_create_promise(env, &deferred, &promise) != napi_ok) {
+  /* Keep the SharedArrayBuffer alive while the waiter is linked: its address is the key. */
+  if (!pin_acquire(st, argv[0], base)) {
     free(w);
     rp__throw_last(env);
     return NULL;
   }
-  /* Keep the SharedArrayBuffer alive while the waiter is linked: its address is the key. */
-  if (napi_create_reference(env, argv[0], 1, &pin) != napi_ok) {
-    napi_resolve_deferred(env, deferred, argv[0]);
+  if (napi_create_promise(env, &deferred, &promise) != napi_ok) {
+    pin_release(st, base);
     free(w);
     rp__throw_last(env);
     return NULL;
@@ -153,7 +214,7 @@ static napi_value js_wait_async(napi_env env, napi_callback_info info) {
   w->owner = st;
   w->token = (uint64_t)token;
   w->data = deferred;
-  w->pin = pin;
+  w->pin = base;
   if (st->outstanding++ == 0) napi_ref_threadsafe_function(env, st->tsfn);
   if (rp_wait_async_add(w, cell, value) != RP_WAIT_OK) {
     /* Changed between the check above and the add: settle the unused promise, report. */
@@ -262,8 +323,11 @@ static void cleanup(void *arg) {
 static void finalize_state(napi_env env, void *data, void *hint) {
   (void)env;
   (void)hint;
-  free(data);
+  rp_env_t *st = (rp_env_t *)data;
+  free(st->pins); /* the references themselves die with the env */
+  free(st);
 }
+
 
 int rp__stop_check(void *ctx) {
   napi_env env = (napi_env)ctx;

@@ -16,6 +16,16 @@ import { Tag, ViewKind } from './tags';
 const kEmpty = new Uint8Array(0);
 /** Strings up to this many bytes are decoded by a JS loop instead of a native call. */
 const kShortAscii = 12;
+/**
+ * Decoded short ASCII object keys by hash of their bytes (see Decoder.#asciiKey). Shared
+ * by the decoders of a thread; a slot holds the last key that hashed there. Bounded:
+ * kKeyCacheSize strings of at most kMaxCachedKey characters.
+ */
+const kKeyCacheSize = 1024;
+const kMaxCachedKey = 24;
+const keyCache: Array<string | undefined> = new Array<string | undefined>(kKeyCacheSize).fill(undefined);
+/** A #refs array longer than this is dropped after use rather than kept for the next value. */
+const kKeepRefSlots = 1024;
 
 type ViewCtor = new (buffer: ArrayBuffer) => ArrayBufferView;
 /** Indexed by ViewKind. */
@@ -39,8 +49,14 @@ export class Decoder implements DecoderInternals {
   /** Read position and end of the range, as indices into #mem; #pos <= #end <= #mem.length. */
   #pos = 0;
   #end = 0;
-  /** Objects of the top-level value being read, by id (first-visit order). Empty between values. */
+  /**
+   * Objects of the top-level value being read, by id (first-visit order), in
+   * #refs[0, #nrefs); slots past #nrefs are undefined so decoded values are not kept alive.
+   */
   #refs: unknown[] = [];
+  #nrefs = 0;
+  /** The bytes last given to reset() and their byteOffset: same bytes, no view rebuilt. */
+  #last: Uint8Array = kEmpty;
 
   /** Reads from bytes[offset, end) next. */
   reset(bytes: Uint8Array, offset = 0, end: number = bytes?.length): void {
@@ -53,17 +69,21 @@ export class Decoder implements DecoderInternals {
         `Decoder.reset(): need 0 <= offset <= end <= ${bytes.length} (integers), got offset ${offset}, end ${end}`,
       );
     }
-    const mem = bytes.buffer;
-    if (mem !== this.#mem.buffer || mem.byteLength !== this.#mem.length) {
-      this.#mem = new Uint8Array(mem);
-      this.#view = new DataView(mem);
-      this.#text = null;
+    let base = this.#base;
+    if (bytes !== this.#last || base + end > this.#mem.length) {
+      const mem = bytes.buffer;
+      if (mem !== this.#mem.buffer || mem.byteLength !== this.#mem.length) {
+        this.#mem = new Uint8Array(mem);
+        this.#view = new DataView(mem);
+        this.#text = null;
+      }
+      base = bytes.byteOffset;
+      this.#base = base;
+      this.#last = bytes;
     }
-    const base = bytes.byteOffset;
-    this.#base = base;
     this.#pos = base + offset;
     this.#end = base + end;
-    if (this.#refs.length !== 0) this.#refs.length = 0;
+    if (this.#nrefs !== 0) this.#clearRefs();
   }
 
   /** Position of the next read, as an index into the bytes given to reset(). */
@@ -97,9 +117,9 @@ export class Decoder implements DecoderInternals {
 
   /** Reads what Encoder.writeValue (or encodeError) wrote. */
   readValue(): unknown {
-    if (this.#refs.length !== 0) this.#refs.length = 0;
+    if (this.#nrefs !== 0) this.#clearRefs();
     const v = this.#read();
-    if (this.#refs.length !== 0) this.#refs.length = 0;
+    if (this.#nrefs !== 0) this.#clearRefs();
     return v;
   }
 
@@ -110,7 +130,14 @@ export class Decoder implements DecoderInternals {
   }
 
   [kRegister](o: object): void {
-    this.#refs.push(o);
+    this.#refs[this.#nrefs++] = o;
+  }
+
+  #clearRefs(): void {
+    const refs = this.#refs;
+    for (let i = 0, n = this.#nrefs; i < n; i++) refs[i] = undefined;
+    this.#nrefs = 0;
+    if (refs.length > kKeepRefSlots) this.#refs = [];
   }
 
   // ---- the fast path ----
@@ -165,6 +192,30 @@ export class Decoder implements DecoderInternals {
     return s;
   }
 
+  /**
+   * An ASCII object key. Short keys come from keyCache when the bytes match, so a key
+   * repeated across objects and records is one (soon internalized) string: no new
+   * string to build, and property stores skip the string-table lookup.
+   */
+  #asciiKey(n: number): string {
+    if (n > kMaxCachedKey) return this.#ascii(n);
+    const p = this.#take(n);
+    const mem = this.#mem;
+    let h = n;
+    for (let i = p; i < p + n; i++) h = Math.imul(h, 31) + mem[i]! | 0;
+    const slot = (h ^ (h >>> 13)) & (kKeyCacheSize - 1);
+    const cached = keyCache[slot];
+    if (cached !== undefined && cached.length === n) {
+      let i = 0;
+      while (i < n && cached.charCodeAt(i) === mem[p + i]) i++;
+      if (i === n) return cached;
+    }
+    let k = '';
+    for (let i = p; i < p + n; i++) k += String.fromCharCode(mem[i]!);
+    keyCache[slot] = k;
+    return k;
+  }
+
   #utf8(n: number): string {
     const p = this.#take(n);
     return utf8Slice.call(this.#textView(), p, p + n);
@@ -209,7 +260,7 @@ export class Decoder implements DecoderInternals {
       case Tag.Map: {
         const n = this.readU32();
         const m = new Map<unknown, unknown>();
-        this.#refs.push(m);
+        this[kRegister](m);
         for (let i = 0; i < n; i++) {
           const k = this.#read();
           m.set(k, this.#read());
@@ -219,24 +270,24 @@ export class Decoder implements DecoderInternals {
       case Tag.Set: {
         const n = this.readU32();
         const s = new Set<unknown>();
-        this.#refs.push(s);
+        this[kRegister](s);
         for (let i = 0; i < n; i++) s.add(this.#read());
         return s;
       }
       case Tag.Date: {
         const d = new Date(this.readF64());
-        this.#refs.push(d);
+        this[kRegister](d);
         return d;
       }
       case Tag.RegExp: {
         const source = this.readString();
         const re = new RegExp(source, this.readString());
-        this.#refs.push(re);
+        this[kRegister](re);
         return re;
       }
       case Tag.ArrayBuffer: {
         const ab = this.#copy(this.readU32()).buffer;
-        this.#refs.push(ab);
+        this[kRegister](ab);
         return ab;
       }
       case Tag.View:
@@ -245,7 +296,7 @@ export class Decoder implements DecoderInternals {
         return readErrorBody(this);
       case Tag.BackRef: {
         const id = this.readU32();
-        if (id >= this.#refs.length) throw corrupt(`back-reference ${id} to an object not yet read`);
+        if (id >= this.#nrefs) throw corrupt(`back-reference ${id} to an object not yet read`);
         return this.#refs[id];
       }
       case Tag.Fallback: {
@@ -261,7 +312,7 @@ export class Decoder implements DecoderInternals {
   #readArray(): unknown[] {
     const n = this.readU32();
     const a: unknown[] = [];
-    this.#refs.push(a);
+    this[kRegister](a);
     for (let i = 0; i < n; i++) a.push(this.#read());
     return a;
   }
@@ -269,9 +320,10 @@ export class Decoder implements DecoderInternals {
   #readObject(): Record<string, unknown> {
     const n = this.readU32();
     const o: Record<string, unknown> = {};
-    this.#refs.push(o);
+    this[kRegister](o);
     for (let i = 0; i < n; i++) {
-      const k = this.#readStr(this.readU8());
+      const tag = this.readU8();
+      const k = tag === Tag.Ascii8 ? this.#asciiKey(this.readU8()) : this.#readStr(tag);
       const v = this.#read();
       if (k === '__proto__') Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
       else o[k] = v;
@@ -290,7 +342,7 @@ export class Decoder implements DecoderInternals {
       if (Ctor === undefined || bytes.length % kViewUnit[kind]! !== 0) throw corrupt(`bad view kind ${kind} or length`);
       v = new Ctor(bytes.buffer);
     }
-    this.#refs.push(v);
+    this[kRegister](v);
     return v;
   }
 }

@@ -28,6 +28,8 @@ const kMinBytes = 256; // above V8's on-heap typed array limit, so .buffer is ch
 const kShrinkAbove = 1 << 20;
 /** Objects per value tracked by a linear scan before a Map takes over. */
 const kLinearSeen = 16;
+/** A #seen array longer than this is dropped after use rather than kept for the next value. */
+const kKeepSeenSlots = 1024;
 
 const textEncoder = new TextEncoder();
 const typedArrayTag = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), Symbol.toStringTag)!
@@ -72,10 +74,13 @@ export class Encoder implements EncoderInternals {
   #pos = 0;
   readonly #minBytes: number;
   /**
-   * Objects of the top-level value being written, in first-visit order (index = id).
-   * Empty between top-level writes so the encoder never keeps user objects alive.
+   * Objects of the top-level value being written, in first-visit order (index = id), in
+   * #seen[0, #nseen); slots past #nseen are undefined, so the encoder never keeps user
+   * objects alive between top-level writes. (A count instead of `length = 0`: truncating
+   * an array costs more than writing a small value.)
    */
-  #seen: object[] = [];
+  #seen: Array<object | undefined> = [];
+  #nseen = 0;
   /** Index over #seen once it holds more than kLinearSeen objects; else null. */
   #seenMap: Map<object, number> | null = null;
 
@@ -163,7 +168,7 @@ export class Encoder implements EncoderInternals {
       this.#writeFallbackChecked(v);
       return;
     }
-    if (this.#seen.length !== 0) this.#seenRewind(0);
+    if (this.#nseen !== 0) this.#seenRewind(0);
   }
 
   // ---- internals shared with error-codec.ts (see internal.ts) ----
@@ -182,15 +187,19 @@ export class Encoder implements EncoderInternals {
   }
 
   [kRegister](o: object): void {
-    const seen = this.#seen;
-    const id = seen.length;
-    seen.push(o);
+    const id = this.#nseen;
+    this.#seen[id] = o;
+    this.#nseen = id + 1;
     if (this.#seenMap !== null) this.#seenMap.set(o, id);
-    else if (id === kLinearSeen) this.#seenMap = new Map(seen.map((x, i) => [x, i]));
+    else if (id === kLinearSeen) {
+      const m = new Map<object, number>();
+      for (let i = 0; i <= id; i++) m.set(this.#seen[i]!, i);
+      this.#seenMap = m;
+    }
   }
 
   [kSeenCount](): number {
-    return this.#seen.length;
+    return this.#nseen;
   }
 
   [kSeenRewind](count: number): void {
@@ -224,9 +233,17 @@ export class Encoder implements EncoderInternals {
 
   #seenRewind(count: number): void {
     const seen = this.#seen;
-    if (count === 0) this.#seenMap = null;
-    else if (this.#seenMap !== null) for (let i = count; i < seen.length; i++) this.#seenMap.delete(seen[i]!);
-    seen.length = count;
+    const n = this.#nseen;
+    const m = count === 0 ? null : this.#seenMap;
+    for (let i = count; i < n; i++) {
+      if (m !== null) m.delete(seen[i]!);
+      seen[i] = undefined;
+    }
+    this.#nseen = count;
+    if (count === 0) {
+      this.#seenMap = null;
+      if (seen.length > kKeepSeenSlots) this.#seen = [];
+    }
   }
 
   #writeFallbackChecked(v: unknown): void {
@@ -369,7 +386,11 @@ export class Encoder implements EncoderInternals {
 
   #lookup(o: object): number {
     const m = this.#seenMap;
-    if (m === null) return this.#seen.length === 0 ? -1 : this.#seen.indexOf(o);
+    if (m === null) {
+      const seen = this.#seen;
+      for (let i = 0, n = this.#nseen; i < n; i++) if (seen[i] === o) return i;
+      return -1;
+    }
     const id = m.get(o);
     return id === undefined ? -1 : id;
   }

@@ -7,7 +7,8 @@ import * as path from 'node:path';
 import { MessageChannel, Worker, receiveMessageOnPort } from 'node:worker_threads';
 import type { MessagePort, TransferListItem, WorkerOptions } from 'node:worker_threads';
 
-import { Decoder, Encoder, NeedsPortError, decodeError } from '../codec';
+import { Decoder, Encoder, NeedsPortError } from '../codec';
+import { TaskError } from './errors';
 import { native } from '../native';
 import { notify } from '../wait';
 import {
@@ -207,7 +208,7 @@ export class WorkerHandle {
       }
       case R_ERR: {
         const runMs = dec.readF64();
-        const err = decodeError(dec);
+        const err = asError(dec.readValue());
         if (task) sink.onDone(this, task, false, err, runMs);
         return;
       }
@@ -221,7 +222,7 @@ export class WorkerHandle {
         } else {
           const d = new Decoder();
           d.reset(m.error ?? new Uint8Array(0));
-          sink.onDone(this, task, false, decodeError(d), m.runMs);
+          sink.onDone(this, task, false, asError(d.readValue()), m.runMs);
         }
         return;
       }
@@ -243,4 +244,9 @@ export class WorkerHandle {
         throw new Error(`ringpool: unknown result kind ${kind}`);
     }
   }
+}
+
+/** Errors thrown in a worker arrive as themselves; anything else thrown arrives as a TaskError holding it. */
+function asError(v: unknown): Error {
+  return v instanceof Error ? v : new TaskError(v);
 }

@@ -36,6 +36,9 @@ describe('cross-thread: wait / notify', () => {
       const i32 = sharedInt32();
       const { result } = startTask('wait', { i32, index: 2, value: 0, timeout });
       await untilWaiters(i32, 2, 1);
+      // still blocked after a finite timeout started later has run out
+      assert.equal(await waitAsync(i32, 3, 0, 30).value, 'timed-out');
+      assert.equal(waitCount(i32, 2), 1, `timeout ${timeout}: the worker stopped waiting`);
       Atomics.store(i32, 2, 1);
       assert.equal(notify(i32, 2), 1, `timeout ${timeout}`);
       assert.equal(await result, 'ok', `timeout ${timeout}`);
