@@ -32,6 +32,7 @@ const kLinearSeen = 16;
 const kKeepSeenSlots = 1024;
 
 const textEncoder = new TextEncoder();
+const hasOwnProperty = Object.prototype.hasOwnProperty;
 const typedArrayTag = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), Symbol.toStringTag)!
   .get as (this: ArrayBufferView) => string | undefined;
 const stringIsWellFormed = (String.prototype as { isWellFormed?: (this: string) => boolean }).isWellFormed;
@@ -448,14 +449,18 @@ export class Encoder implements EncoderInternals {
 
   #writePlain(o: Record<string, unknown>, depth: number): void {
     this[kRegister](o);
-    const keys = Object.keys(o);
-    const n = keys.length;
-    this.#head(Tag.Object, n, 0);
-    for (let i = 0; i < n; i++) {
-      const k = keys[i]!;
+    this.#head(Tag.Object, 0, 0);
+    const countAt = this.#pos - 4;
+    let n = 0;
+    // for-in + hasOwnProperty (same keys, same order as Object.keys) is several times
+    // faster than Object.keys: V8 walks the enum cache and loads fields by index.
+    for (const k in o) {
+      if (!hasOwnProperty.call(o, k)) continue;
       this.#writeStr(k);
       this.#write(o[k], depth + 1);
+      n++;
     }
+    this.#view.setUint32(countAt, n, true);
   }
 
   #writeMap(m: Map<unknown, unknown>, depth: number): void {

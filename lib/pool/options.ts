@@ -34,7 +34,8 @@ export interface PoolOptions {
   maxTasksPerWorker?: number;
   /** Cap on tasks in flight at one worker (dispatched, not finished). Default: adaptive (up to 1024). */
   concurrentTasksPerWorker?: number;
-  /** Passed to the worker script as `workerData.userData`... not part of workerpool; reserved. */
+  /** workerpool compatibility: only 'auto' and 'thread' are accepted. */
+  workerType?: 'auto' | 'thread';
 }
 
 export interface ResolvedOptions {
@@ -102,6 +103,10 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     queue = qs as ResolvedOptions['queue'];
   } else {
     typeErr('queueStrategy', "'fifo', 'lifo', 'priority' or an object with push, pop, size, contains and clear", qs);
+  }
+  const wt = o.workerType;
+  if (wt !== undefined && wt !== 'auto' && wt !== 'thread') {
+    throw new RingpoolRangeError('ERR_RINGPOOL_OUT_OF_RANGE', `options.workerType must be 'auto' or 'thread' (ringpool runs worker threads only), got ${typeof wt === 'string' ? `'${wt}'` : describe(wt)}`);
   }
   const wto = o.workerThreadOpts;
   if (wto !== undefined && (wto === null || typeof wto !== 'object')) typeErr('workerThreadOpts', 'an object', wto);
