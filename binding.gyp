@@ -18,10 +18,10 @@
         "src/futex_win.c"
       ],
       "defines": ["NAPI_VERSION=8"],
-      "cflags_c": ["-std=c11", "-O2", "-Wall", "-Wextra", "-Wshadow", "-Wno-unused-parameter"],
+      "cflags_c": ["-std=c11", "-O2", "-Wall", "-Wextra", "-Wshadow", "-Wconversion", "-Wno-unused-parameter"],
       "cflags!": ["-fno-exceptions"],
       "xcode_settings": {
-        "OTHER_CFLAGS": ["-std=c11", "-O2", "-Wall", "-Wextra", "-Wshadow"]
+        "OTHER_CFLAGS": ["-std=c11", "-O2", "-Wall", "-Wextra", "-Wshadow", "-Wconversion"]
       },
       "msvs_settings": {
         "VCCLCompilerTool": {

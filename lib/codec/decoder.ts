@@ -166,7 +166,7 @@ export class Decoder implements DecoderInternals {
   #readStr(tag: number): string {
     switch (tag) {
       case Tag.Ascii8:
-        return this.#ascii(this.readU8());
+        return this.#asciiKey(this.readU8());
       case Tag.Utf8_8:
         return this.#utf8(this.readU8());
       case Tag.Ascii32:

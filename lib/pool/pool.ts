@@ -213,7 +213,7 @@ export class Pool extends EventEmitter implements ResultSink, TaskOwner {
   #pick(depth: number): WorkerHandle | undefined {
     let best: WorkerHandle | undefined;
     for (const h of this.#workers) {
-      if (h.retiring || h.inflight.size >= depth || this.#pending.has(h)) continue;
+      if (h.retiring || h.inflight.size >= depth || h.seq >= this.#opts.maxTasksPerWorker || this.#pending.has(h)) continue;
       if (!best || h.inflight.size < best.inflight.size) best = h;
     }
     return best;
@@ -235,7 +235,8 @@ export class Pool extends EventEmitter implements ResultSink, TaskOwner {
       const enc = this.#enc;
       enc.reset();
       let n = 0;
-      while (h.inflight.size < depth && enc.length < kBatchBytes) {
+      const maxSeq = this.#opts.maxTasksPerWorker;
+      while (h.inflight.size < depth && enc.length < kBatchBytes && h.seq < maxSeq) {
         const t = this.#queue.pop() as Task | undefined;
         if (!t) break;
         if (t.settled) continue; // cancelled while queued in a queue without remove()
