@@ -298,7 +298,6 @@ export class Pool extends EventEmitter implements ResultSink, TaskOwner {
   }
 
   onDone(h: WorkerHandle, t: Task, ok: boolean, value: unknown, runMs: number): void {
-    this.#release(h, t);
     this.#runHist.record(runMs);
     this.#avgRunMs = this.#avgRunMs < 0 ? runMs : this.#avgRunMs * 0.9 + runMs * 0.1;
     if (t.settle(ok, value)) {
@@ -306,10 +305,7 @@ export class Pool extends EventEmitter implements ResultSink, TaskOwner {
       else this.#failed++;
     }
     h.finished++;
-    if (h.finished >= this.#opts.maxTasksPerWorker && !h.retiring) {
-      h.retiring = true;
-      if (h.inflight.size === 0 && !h.stop(this.#enc)) void h.worker.terminate();
-    }
+    this.#release(h, t);
   }
 
   onSkip(h: WorkerHandle, t: Task): void {
@@ -331,6 +327,7 @@ export class Pool extends EventEmitter implements ResultSink, TaskOwner {
     if (h.inflight.delete(t.id)) this.#inflight--;
     t.worker = undefined;
     if (t.x?.killTimer) clearTimeout(t.x.killTimer);
+    if (h.seq >= this.#opts.maxTasksPerWorker) h.retiring = true; // recycled once its last task is done
     if (h.inflight.size === 0) {
       if (h.retiring && !h.exited) {
         if (!h.stop(this.#enc)) void h.worker.terminate();
