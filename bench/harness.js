@@ -474,18 +474,27 @@ function printCaseTable(caseMod, results) {
 /**
  * Evaluates declarative targets exported by cases:
  *   { id, label, group, metric, subject, baseline, need }   // PASS when speed-up ≥ need
+ * Optional:
+ *   pick: 'worst'     the reference is the WORST usable subject of `baseline` (default: best)
+ *   baseline: null    absolute target: PASS when the subject's median itself is ≥ need
+ *                     (better: 'higher') or ≤ need (better: 'lower')
  */
 function evaluateTargets(targets, results) {
   return targets.map((t) => {
     const find = (name) => results.find((r) => r.group === t.group && r.subject === name);
     const a = find(t.subject);
+    if (t.baseline === null || t.baseline === undefined) return evaluateAbsolute(t, a);
     // `baseline` may list several subjects: the best one that did not error is the reference.
     const names = Array.isArray(t.baseline) ? t.baseline : [t.baseline];
     const found = names.map(find).filter(Boolean);
     const usable = found.filter((r) => !r.error && !r.skipped && r.metrics[t.metric]);
     const better = a && a.metrics[t.metric] ? a.metrics[t.metric].better : 'lower';
+    const worst = t.pick === 'worst';
     const b = usable.length
-      ? usable.reduce((x, y) => (speedup(y.metrics[t.metric].median, x.metrics[t.metric].median, better) > 1 ? y : x))
+      ? usable.reduce((x, y) => {
+        const yBetter = speedup(y.metrics[t.metric].median, x.metrics[t.metric].median, better) > 1;
+        return yBetter !== worst ? y : x;
+      })
       : found[0];
     const out = { ...t, status: 'n/a', value: NaN, base: NaN, speedup: NaN, note: '' };
     if (!a || !b) { out.note = 'not measured'; return out; }
@@ -501,6 +510,20 @@ function evaluateTargets(targets, results) {
     out.status = out.speedup >= t.need ? 'PASS' : 'FAIL';
     return out;
   });
+}
+
+/** A target without a baseline: the subject's own median against `need`. */
+function evaluateAbsolute(t, a) {
+  const out = { ...t, status: 'n/a', value: NaN, base: NaN, speedup: NaN, note: '' };
+  if (!a) { out.note = 'not measured'; return out; }
+  if (a.error || a.skipped) { out.status = a.skipped ? 'SKIP' : 'FAIL'; out.note = `${a.subject}: ${a.error || a.skipped}`; return out; }
+  const ma = a.metrics[t.metric];
+  if (!ma) { out.note = `no metric ${t.metric}`; return out; }
+  out.value = ma.median;
+  out.unit = ma.unit;
+  out.better = ma.better;
+  out.status = (ma.better === 'lower' ? ma.median <= t.need : ma.median >= t.need) ? 'PASS' : 'FAIL';
+  return out;
 }
 
 function printTargets(evaluated) {
@@ -521,9 +544,12 @@ function printTargets(evaluated) {
       label: t.label,
       value: Number.isNaN(t.value) ? '' : fmtValue(t.value, t.unit),
       base: Number.isNaN(t.base) ? '' : fmtValue(t.base, t.unit),
-      ref: t.baselineUsed || (Array.isArray(t.baseline) ? t.baseline.join(' | ') : t.baseline),
+      ref: t.baseline == null
+        ? '(absolute)'
+        : (t.baselineUsed ? `${t.baselineUsed}${t.pick === 'worst' ? ' (slowest)' : ''}` : '') ||
+          (Array.isArray(t.baseline) ? t.baseline.join(' | ') : t.baseline),
       speedup: fmtRatio(t.speedup),
-      need: `≥ ${fmtRatio(t.need)}`,
+      need: t.baseline == null ? `${t.better === 'lower' ? '≤' : '≥'} ${fmtValue(t.need, t.unit)}` : `≥ ${fmtRatio(t.need)}`,
       status: t.note ? `${t.status} (${t.note.length > 70 ? t.note.slice(0, 67) + '...' : t.note})` : t.status,
     })),
   );

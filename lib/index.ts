@@ -17,6 +17,7 @@ export {
 } from './errors';
 export type { RingpoolErrorCode } from './errors';
 export { pool, Pool } from './pool/pool';
+export type { BatchOptions, BatchPromise, BatchResult, MapRegionsOptions, MapRegionsResult, MapStreamOptions, ReduceOptions, Region } from './batch';
 export type { PoolStats, Proxy } from './pool/pool';
 export type { PoolOptions } from './pool/options';
 export type { ExecOptions } from './pool/task';

@@ -1,6 +1,5 @@
 /** Errors of the value codec, and the internal signals its encoder uses. */
 import { RingpoolError, RingpoolRangeError, RingpoolTypeError } from '../errors';
-import type { RingpoolErrorCode } from '../errors';
 
 /**
  * A value (or something inside it) cannot be sent to another thread: a function, a
@@ -9,19 +8,21 @@ import type { RingpoolErrorCode } from '../errors';
  */
 export class DataCloneError extends RingpoolError {
   constructor(message: string) {
-    // TODO(lead): remove the cast once 'ERR_RINGPOOL_DATA_CLONE' is in RingpoolErrorCode.
-    super('ERR_RINGPOOL_DATA_CLONE' as RingpoolErrorCode, message);
+    super('ERR_RINGPOOL_DATA_CLONE', message);
   }
 }
 
 /**
- * Thrown by Encoder.writeValue when the value holds a SharedArrayBuffer (or a view over
- * one): its memory must be shared, not copied, so the pool sends that task through a
- * MessagePort instead of the byte channel. Not a failure the user sees.
+ * Thrown by Encoder.writeValue when the value cannot travel as bytes but postMessage may
+ * send it: it holds a SharedArrayBuffer (or a view over one), whose memory must be shared
+ * rather than copied, or one of Node's host objects (BlockList, SocketAddress, KeyObject,
+ * Blob, X509Certificate, MessagePort, ...) that only Node's messaging knows how to clone
+ * or transfer. The pool then sends the task through a MessagePort instead of the byte
+ * channel. Not a failure the user sees (postMessage may still refuse the value).
  */
 export class NeedsPortError extends Error {
   constructor() {
-    super('The value holds a SharedArrayBuffer; it must travel through a MessagePort');
+    super('The value holds shared memory or a host object; it must travel through a MessagePort');
     this.name = 'NeedsPortError';
   }
 }

@@ -10,61 +10,21 @@ import { RingpoolRangeError, RingpoolTypeError } from '../errors';
 import { DataCloneError, NeedsPortError, describeUncloneable, kFallback } from './codec-errors';
 import { writeErrorBody, writeThrownValue } from './error-codec';
 import { cloneErrorFor, serializeFallback } from './fallback';
-import { writeUtf8Tail } from './strings';
-import {
-  kRegister,
-  kSeenCount,
-  kSeenRewind,
-  kWriteErrorTop,
-  kWriteFallback,
-  kWriteNested,
-  type EncoderInternals,
-} from './internal';
-import { Tag, ViewKind, kExactLengthFrom, kMaxDepth, kShortString } from './tags';
+import { kIds, kWriteErrorTop, kWriteFallback, kWriteNested, type EncoderInternals } from './internal';
+import { ObjectIds } from './object-ids';
+import { isWellFormed, writeUtf16Units, writeUtf8Tail } from './strings';
+import { Tag, kExactLengthFrom, kMaxDepth, kShortString } from './tags';
+import { isShared, viewKind } from './views';
 
 const kDefaultBytes = 4096;
 const kMinBytes = 256; // above V8's on-heap typed array limit, so .buffer is cheap
 /** A buffer grown past this is dropped on reset() when the record just ended used < 1/4 of it. */
 const kShrinkAbove = 1 << 20;
-/** Objects per value tracked by a linear scan before a Map takes over. */
-const kLinearSeen = 16;
-/** A #seen array longer than this is dropped after use rather than kept for the next value. */
-const kKeepSeenSlots = 1024;
 
 const textEncoder = new TextEncoder();
 const hasOwnProperty = Object.prototype.hasOwnProperty;
-const typedArrayTag = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), Symbol.toStringTag)!
-  .get as (this: ArrayBufferView) => string | undefined;
-const stringIsWellFormed = (String.prototype as { isWellFormed?: (this: string) => boolean }).isWellFormed;
-const kLoneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const kMinI64 = -(2n ** 63n);
 const kMaxI64 = 2n ** 63n - 1n;
-
-function isWellFormed(s: string): boolean {
-  return stringIsWellFormed !== undefined ? stringIsWellFormed.call(s) : !kLoneSurrogate.test(s);
-}
-
-function viewKind(v: ArrayBufferView): ViewKind {
-  switch (typedArrayTag.call(v)) {
-    case 'Uint8Array': return v instanceof Buffer ? ViewKind.Buffer : ViewKind.Uint8;
-    case 'Int8Array': return ViewKind.Int8;
-    case 'Uint8ClampedArray': return ViewKind.Uint8Clamped;
-    case 'Int16Array': return ViewKind.Int16;
-    case 'Uint16Array': return ViewKind.Uint16;
-    case 'Int32Array': return ViewKind.Int32;
-    case 'Uint32Array': return ViewKind.Uint32;
-    case 'Float32Array': return ViewKind.Float32;
-    case 'Float64Array': return ViewKind.Float64;
-    case 'BigInt64Array': return ViewKind.BigInt64;
-    case 'BigUint64Array': return ViewKind.BigUint64;
-    case undefined: return ViewKind.DataView;
-    default: throw kFallback; // a view type newer than this codec (Float16Array, ...)
-  }
-}
-
-function isShared(ab: ArrayBufferLike): boolean {
-  return !(ab instanceof ArrayBuffer) && (ab instanceof SharedArrayBuffer || types.isSharedArrayBuffer(ab));
-}
 
 export class Encoder implements EncoderInternals {
   /** Private scratch buffer; never shared. Capacity >= #minBytes; bytes [0, #pos) are the record. */
@@ -74,16 +34,11 @@ export class Encoder implements EncoderInternals {
   /** Bytes written since reset(); 0 <= #pos <= #buf.length. */
   #pos = 0;
   readonly #minBytes: number;
-  /**
-   * Objects of the top-level value being written, in first-visit order (index = id), in
-   * #seen[0, #nseen); slots past #nseen are undefined, so the encoder never keeps user
-   * objects alive between top-level writes. (A count instead of `length = 0`: truncating
-   * an array costs more than writing a small value.)
-   */
-  #seen: Array<object | undefined> = [];
-  #nseen = 0;
-  /** Index over #seen once it holds more than kLinearSeen objects; else null. */
-  #seenMap: Map<object, number> | null = null;
+  /** Ids of the objects of the top-level value being written; empty between top-level writes. */
+  readonly #ids = new ObjectIds();
+  get [kIds](): ObjectIds {
+    return this.#ids;
+  }
 
   constructor(initialBytes: number = kDefaultBytes) {
     if (typeof initialBytes !== 'number') {
@@ -156,7 +111,8 @@ export class Encoder implements EncoderInternals {
 
   /**
    * Appends one value. Throws DataCloneError if structured clone would refuse it, and
-   * NeedsPortError if it holds shared memory; either way nothing of it stays written.
+   * NeedsPortError if it holds shared memory or a Node host object (postMessage's job);
+   * either way nothing of it stays written (the encoder is back where it was).
    */
   writeValue(v: unknown): void {
     const start = this.#pos;
@@ -164,12 +120,12 @@ export class Encoder implements EncoderInternals {
       this.#write(v, 0);
     } catch (err) {
       this.#pos = start;
-      this.#seenRewind(0);
+      this.#ids.truncate(0);
       if (err !== kFallback) throw err instanceof DataCloneError ? cloneErrorFor(v, err.message) : err;
       this.#writeFallbackChecked(v);
       return;
     }
-    if (this.#nseen !== 0) this.#seenRewind(0);
+    if (this.#ids.count !== 0) this.#ids.truncate(0);
   }
 
   // ---- internals shared with error-codec.ts (see internal.ts) ----
@@ -187,32 +143,12 @@ export class Encoder implements EncoderInternals {
     this.#pos += 5 + bytes.length;
   }
 
-  [kRegister](o: object): void {
-    const id = this.#nseen;
-    this.#seen[id] = o;
-    this.#nseen = id + 1;
-    if (this.#seenMap !== null) this.#seenMap.set(o, id);
-    else if (id === kLinearSeen) {
-      const m = new Map<object, number>();
-      for (let i = 0; i <= id; i++) m.set(this.#seen[i]!, i);
-      this.#seenMap = m;
-    }
-  }
-
-  [kSeenCount](): number {
-    return this.#nseen;
-  }
-
-  [kSeenRewind](count: number): void {
-    this.#seenRewind(count);
-  }
-
   /** encodeError(): an Error record for anything thrown; never throws for the value's sake. */
   [kWriteErrorTop](thrown: unknown): void {
     try {
       writeThrownValue(this, thrown);
     } finally {
-      this.#seenRewind(0);
+      this.#ids.truncate(0);
     }
   }
 
@@ -230,21 +166,6 @@ export class Encoder implements EncoderInternals {
     next.set(this.#buf.subarray(0, this.#pos));
     this.#buf = next;
     this.#view = new DataView(next.buffer);
-  }
-
-  #seenRewind(count: number): void {
-    const seen = this.#seen;
-    const n = this.#nseen;
-    const m = count === 0 ? null : this.#seenMap;
-    for (let i = count; i < n; i++) {
-      if (m !== null) m.delete(seen[i]!);
-      seen[i] = undefined;
-    }
-    this.#nseen = count;
-    if (count === 0) {
-      this.#seenMap = null;
-      if (seen.length > kKeepSeenSlots) this.#seen = [];
-    }
   }
 
   #writeFallbackChecked(v: unknown): void {
@@ -350,17 +271,9 @@ export class Encoder implements EncoderInternals {
   #writeUtf16(s: string): void {
     const n = s.length;
     this.#ensure(5 + 2 * n);
-    const buf = this.#buf;
-    let p = this.#pos;
-    buf[p] = Tag.Utf16;
-    this.#view.setUint32(p + 1, n, true);
-    p += 5;
-    for (let i = 0; i < n; i++) {
-      const c = s.charCodeAt(i);
-      buf[p++] = c & 0xff;
-      buf[p++] = c >>> 8;
-    }
-    this.#pos = p;
+    this.#buf[this.#pos] = Tag.Utf16;
+    this.#view.setUint32(this.#pos + 1, n, true);
+    this.#pos = writeUtf16Units(s, this.#buf, this.#pos + 5);
   }
 
   #writeBigInt(v: bigint): void {
@@ -385,20 +298,9 @@ export class Encoder implements EncoderInternals {
     this.#pos += 5;
   }
 
-  #lookup(o: object): number {
-    const m = this.#seenMap;
-    if (m === null) {
-      const seen = this.#seen;
-      for (let i = 0, n = this.#nseen; i < n; i++) if (seen[i] === o) return i;
-      return -1;
-    }
-    const id = m.get(o);
-    return id === undefined ? -1 : id;
-  }
-
   #writeObject(v: object, depth: number): void {
     if (depth >= kMaxDepth) throw kFallback;
-    const id = this.#lookup(v);
+    const id = this.#ids.find(v);
     if (id !== -1) return this.#head(Tag.BackRef, id, 0);
     if (Array.isArray(v)) return this.#writeArray(v as unknown[], depth);
     const proto: unknown = Object.getPrototypeOf(v);
@@ -407,7 +309,7 @@ export class Encoder implements EncoderInternals {
     if (proto === Map.prototype) return this.#writeMap(v as Map<unknown, unknown>, depth);
     if (proto === Set.prototype) return this.#writeSet(v as Set<unknown>, depth);
     if (proto === Date.prototype) {
-      this[kRegister](v);
+      this.#ids.add(v);
       this.#ensure(9);
       this.#buf[this.#pos] = Tag.Date;
       this.#view.setFloat64(this.#pos + 1, (v as Date).getTime(), true);
@@ -415,7 +317,7 @@ export class Encoder implements EncoderInternals {
       return;
     }
     if (proto === RegExp.prototype) {
-      this[kRegister](v);
+      this.#ids.add(v);
       this.#ensure(1);
       this.#buf[this.#pos++] = Tag.RegExp;
       this.#writeStr((v as RegExp).source);
@@ -425,7 +327,7 @@ export class Encoder implements EncoderInternals {
     if (proto === ArrayBuffer.prototype) {
       const ab = v as ArrayBuffer;
       if ((ab as { resizable?: boolean }).resizable === true) throw kFallback;
-      this[kRegister](v);
+      this.#ids.add(v);
       this.#head(Tag.ArrayBuffer, ab.byteLength, ab.byteLength);
       this.#buf.set(new Uint8Array(ab), this.#pos);
       this.#pos += ab.byteLength;
@@ -437,7 +339,7 @@ export class Encoder implements EncoderInternals {
   }
 
   #writeArray(a: unknown[], depth: number): void {
-    this[kRegister](a);
+    this.#ids.add(a);
     const n = a.length;
     this.#head(Tag.Array, n, 0);
     for (let i = 0; i < n; i++) {
@@ -448,7 +350,7 @@ export class Encoder implements EncoderInternals {
   }
 
   #writePlain(o: Record<string, unknown>, depth: number): void {
-    this[kRegister](o);
+    this.#ids.add(o);
     this.#head(Tag.Object, 0, 0);
     const countAt = this.#pos - 4;
     let n = 0;
@@ -464,7 +366,7 @@ export class Encoder implements EncoderInternals {
   }
 
   #writeMap(m: Map<unknown, unknown>, depth: number): void {
-    this[kRegister](m);
+    this.#ids.add(m);
     this.#head(Tag.Map, m.size, 0);
     const countAt = this.#pos - 4;
     let n = 0;
@@ -477,7 +379,7 @@ export class Encoder implements EncoderInternals {
   }
 
   #writeSet(s: Set<unknown>, depth: number): void {
-    this[kRegister](s);
+    this.#ids.add(s);
     this.#head(Tag.Set, s.size, 0);
     const countAt = this.#pos - 4;
     let n = 0;
@@ -491,7 +393,7 @@ export class Encoder implements EncoderInternals {
   #writeView(v: ArrayBufferView): void {
     if (isShared(v.buffer)) throw new NeedsPortError();
     const kind = viewKind(v);
-    this[kRegister](v);
+    this.#ids.add(v);
     const n = v.byteLength;
     this.#ensure(6 + n);
     this.#buf[this.#pos] = Tag.View;

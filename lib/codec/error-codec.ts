@@ -23,10 +23,9 @@ import type { Decoder } from './decoder';
 import type { Encoder } from './encoder';
 import { corrupt, describeUncloneable, kFallback } from './codec-errors';
 import {
+  kIds,
   kReadNested,
   kRegister,
-  kSeenCount,
-  kSeenRewind,
   kWriteErrorTop,
   kWriteFallback,
   kWriteNested,
@@ -67,7 +66,7 @@ function safeString(v: unknown): string {
 /** One optional field; dropped (bytes and ids undone) if its value cannot be encoded. */
 function writeField(enc: EncoderInternals, kind: ErrorField, src: object, key: string, depth: number): void {
   const mark = enc.mark();
-  const ids = enc[kSeenCount]();
+  const ids = enc[kIds].count;
   let value: unknown;
   try {
     value = (src as Record<string, unknown>)[key];
@@ -77,7 +76,7 @@ function writeField(enc: EncoderInternals, kind: ErrorField, src: object, key: s
     return;
   } catch (err) {
     enc.rewind(mark);
-    enc[kSeenRewind](ids);
+    enc[kIds].truncate(ids);
     if (err !== kFallback) return;
   }
   try {
@@ -94,7 +93,7 @@ function writeField(enc: EncoderInternals, kind: ErrorField, src: object, key: s
  * thrown objects (message then comes from their `message`, or `messageOverride`).
  */
 export function writeErrorBody(enc: EncoderInternals, err: object, depth: number, messageOverride?: string): void {
-  enc[kRegister](err);
+  enc[kIds].add(err);
   const name = get(err, 'name');
   let message = get(err, 'message');
   if (typeof message !== 'string') message = messageOverride;
@@ -128,7 +127,7 @@ export function writeThrownValue(enc: EncoderInternals, thrown: unknown): void {
   } catch {
     // Only a failure of the encoder itself (out of memory) gets here; say so in the error.
     enc.rewind(start);
-    enc[kSeenRewind](0);
+    enc[kIds].truncate(0);
     writeErrorBody(enc, {}, 0, 'The error thrown could not be encoded');
   }
 }
@@ -156,12 +155,18 @@ function define(o: object, key: string, value: unknown, enumerable: boolean): vo
 function makeError(name: string, message: string | undefined): Error {
   const Ctor = kStandardErrors.get(name);
   const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
+  let lowered = false;
+  try {
+    Error.stackTraceLimit = 0; // the stack comes from the record; capturing one here is wasted work
+    lowered = true;
+  } catch {
+    // Error.stackTraceLimit made read-only by someone: capture a stack, it is overwritten anyway
+  }
   let e: Error;
   try {
     e = name === 'AggregateError' ? new AggregateError([], message) : new (Ctor ?? Error)(message);
   } finally {
-    Error.stackTraceLimit = limit;
+    if (lowered) Error.stackTraceLimit = limit;
   }
   if (Ctor === undefined && name !== 'AggregateError') define(e, 'name', name, false);
   return e;
@@ -175,7 +180,9 @@ export function readErrorBody(dec: DecoderInternals): Error {
   const stack = flags & ErrorFlag.HasStack ? dec.readString() : undefined;
   const e = makeError(name, message);
   dec[kRegister](e);
-  if (stack !== undefined) define(e, 'stack', stack, false);
+  // `stack` is an own writable non-enumerable data property of a new Error: assigning keeps
+  // that, and costs a fraction of defineProperty (which turns the error into a slow object).
+  if (stack !== undefined) e.stack = stack;
   for (;;) {
     const kind = dec.readU8();
     switch (kind) {
@@ -192,7 +199,9 @@ export function readErrorBody(dec: DecoderInternals): Error {
         break;
       case ErrorField.Prop: {
         const key = dec.readString();
-        define(e, key, dec[kReadNested](), true);
+        const value = dec[kReadNested]();
+        if (key === '__proto__' || Object.hasOwn(e, key)) define(e, key, value, true);
+        else (e as unknown as Record<string, unknown>)[key] = value;
         break;
       }
       default:

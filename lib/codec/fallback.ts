@@ -7,6 +7,7 @@
 import * as v8 from 'node:v8';
 import { types } from 'node:util';
 import { DataCloneError, NeedsPortError, describeUncloneable } from './codec-errors';
+import { isShared } from './views';
 
 /** The DefaultSerializer hooks this file overrides (not in @types/node). */
 interface SerializerHooks {
@@ -17,18 +18,21 @@ const baseWriteHostObject = (v8.DefaultSerializer.prototype as unknown as Serial
 
 /**
  * DefaultSerializer (so views keep their type, Buffer included, and only the view's bytes
- * are stored, like the fast path) that refuses SharedArrayBuffers with NeedsPortError —
- * the default one would copy a view over shared memory silently — and reports clone
- * failures as DataCloneError.
+ * are stored, like the fast path) that
+ * - refuses shared memory with NeedsPortError (the default one would copy a view over a
+ *   SharedArrayBuffer silently);
+ * - refuses Node's host objects (BlockList, SocketAddress, KeyObject, Blob, MessagePort,
+ *   ...) with NeedsPortError too: postMessage knows how to clone (or transfer, or
+ *   refuse) them, v8.serialize does not;
+ * - reports what structured clone refuses as DataCloneError.
  */
 class FallbackSerializer extends v8.DefaultSerializer {
   _writeHostObject(obj: object): void {
-    if (ArrayBuffer.isView(obj)) {
-      if (obj.buffer instanceof SharedArrayBuffer) throw new NeedsPortError();
+    if (ArrayBuffer.isView(obj) && !isShared(obj.buffer)) {
       baseWriteHostObject.call(this, obj);
       return;
     }
-    throw new DataCloneError(`${describeUncloneable(obj)} could not be cloned.`);
+    throw new NeedsPortError();
   }
 
   _getSharedArrayBufferId(): number {
@@ -96,7 +100,7 @@ export function findUncloneable(root: unknown): { path: string; value: unknown }
       if (v instanceof Map) {
         let i = 0;
         for (const [k, x] of v) {
-          next.push({ v: k, path: `${path}<Map key #${i}>` }, { v: x, path: `${path}.get(${String(i)})` });
+          next.push({ v: k, path: `${path}<Map key #${i}>` }, { v: x, path: `${path}<Map value #${i}>` });
           i++;
         }
       } else if (v instanceof Set) {

@@ -1,3 +1,5 @@
+import type { ObjectIds } from './object-ids';
+
 /**
  * Hooks that let error-codec.ts reach into Encoder and Decoder without making these
  * operations public: symbol-keyed methods whose symbols only lib/codec imports.
@@ -6,8 +8,7 @@
 export const kWriteNested = Symbol('kWriteNested');
 export const kWriteFallback = Symbol('kWriteFallback');
 export const kRegister = Symbol('kRegister');
-export const kSeenCount = Symbol('kSeenCount');
-export const kSeenRewind = Symbol('kSeenRewind');
+export const kIds = Symbol('kIds');
 export const kWriteErrorTop = Symbol('kWriteErrorTop');
 export const kReadNested = Symbol('kReadNested');
 
@@ -21,11 +22,8 @@ export interface EncoderInternals {
   [kWriteNested](v: unknown, depth: number): void;
   /** Writes `v` as v8 serializer bytes under Tag.Fallback. */
   [kWriteFallback](v: unknown): void;
-  /** Gives `o` the next object id. */
-  [kRegister](o: object): void;
-  /** How many objects have ids; with kSeenRewind, undoes ids given by a failed write. */
-  [kSeenCount](): number;
-  [kSeenRewind](count: number): void;
+  /** Object ids of the value being written (a failed field write truncates them back). */
+  readonly [kIds]: ObjectIds;
 }
 
 /** What error-codec.ts needs from a Decoder. */

@@ -29,6 +29,9 @@ import { C_DOORBELL, C_MAIN_SLEEPING, kCancelSlots, kMethodsMethod, kPoolCtlWord
 import { Task } from './task';
 import type { ExecOptions, TaskOwner } from './task';
 import { WorkerHandle } from './worker-handle';
+import { kSubmit } from './internal';
+import * as batch from '../batch';
+import type { BatchOptions, BatchPromise, BatchResult, MapRegionsOptions, MapRegionsResult, MapStreamOptions, ReduceOptions } from '../batch';
 import type { ResultSink } from './worker-handle';
 
 export interface PoolStats {
@@ -45,7 +48,7 @@ export interface PoolStats {
   waitTime: Percentiles;
 }
 
-type AnyFn = (...args: never[]) => unknown;
+export type AnyFn = (...args: never[]) => unknown;
 export type Proxy = Record<string, (...args: unknown[]) => TaskPromise<unknown>>;
 
 /** Batches stay well below a channel record's limit. */
@@ -103,22 +106,26 @@ export class Pool extends EventEmitter implements ResultSink, TaskOwner {
    * with `params` in a worker. The returned promise has `.cancel()` and `.timeout(ms)`.
    */
   exec<T = unknown>(method: string | AnyFn, params?: readonly unknown[] | null, options?: ExecOptions): TaskPromise<T> {
+    checkTarget(method, 'exec()');
+    if (params !== undefined && params !== null && !Array.isArray(params)) {
+      throw new RingpoolTypeError('ERR_RINGPOOL_INVALID_ARG_TYPE', `exec() params must be an array, got ${describe(params)}`);
+    }
+    return this[kSubmit]<T>(method, (params ?? []) as unknown[], 0, checkExecOptions(options));
+  }
+
+  /** @internal Queues a task whose arguments are already checked (exec and the batch APIs). */
+  [kSubmit]<T>(method: string | AnyFn, args: unknown[], mode: number, opts: ExecOptions | undefined): TaskPromise<T> {
     let name: string | undefined;
     let fnId = 0;
     let source: string | undefined;
     if (typeof method === 'string') name = method;
-    else if (typeof method === 'function') {
+    else {
       source = Function.prototype.toString.call(method);
       fnId = this.#fnIds.get(source) ?? 0;
       if (fnId === 0) this.#fnIds.set(source, (fnId = this.#fnIds.size + 1));
-    } else {
-      throw new RingpoolTypeError('ERR_RINGPOOL_INVALID_ARG_TYPE', `exec() expects a method name or a function, got ${describe(method)}`);
     }
-    if (params !== undefined && params !== null && !Array.isArray(params)) {
-      throw new RingpoolTypeError('ERR_RINGPOOL_INVALID_ARG_TYPE', `exec() params must be an array, got ${describe(params)}`);
-    }
-    const opts = checkExecOptions(options);
-    const task = new Task(this.#nextId++, this, name, fnId, source, (params ?? []) as unknown[], opts, performance.now());
+    const task = new Task(this.#nextId++, this, name, fnId, source, args, opts, performance.now());
+    task.mode = mode;
     const promise = TaskPromise.of<T>(task);
     if (this.#terminated) {
       task.settle(false, new PoolTerminatedError());
@@ -144,6 +151,40 @@ export class Pool extends EventEmitter implements ResultSink, TaskOwner {
     this.#queue.push(task);
     this.#scheduleDispatch();
     return promise;
+  }
+
+  /** Upper bound on workers (the resolved maxWorkers option). */
+  get maxWorkers(): number {
+    return this.#opts.maxWorkers;
+  }
+
+  /**
+   * Runs `method` once per entry of `paramsList` (each an array of parameters), many per
+   * task. Resolves to { results, successes, failures: [{ index, error }], duration }; with
+   * failFast it rejects at the first failure and cancels the rest. Has `.cancel()`.
+   */
+  execBatch<T = unknown>(method: string | AnyFn, paramsList: readonly (readonly unknown[])[], options?: BatchOptions): BatchPromise<BatchResult<T>> {
+    return batch.execBatch<T>(this, method, paramsList, options);
+  }
+
+  /** Ordered `fn(item, index)` over items (array, iterable or typed array; a typed array over a SharedArrayBuffer is not copied). */
+  map<R = unknown>(items: Iterable<unknown> | ArrayLike<unknown>, fn: string | AnyFn, options?: Omit<BatchOptions, 'failFast'>): BatchPromise<R[]> {
+    return batch.map<R>(this, items, fn, options);
+  }
+
+  /** `fn(acc, item, index)` per chunk in the workers from `initial`; chunk results merged by `combine` (default fn) on the main thread in index order. */
+  reduce<A>(items: Iterable<unknown> | ArrayLike<unknown>, fn: string | AnyFn, initial: A, options?: ReduceOptions<A>): BatchPromise<A> {
+    return batch.reduce<A>(this, items, fn, initial, options);
+  }
+
+  /** Maps a (possibly async) iterable with backpressure; leaving the loop cancels work in flight. */
+  mapStream<R = unknown>(source: Iterable<unknown> | AsyncIterable<unknown>, fn: string | AnyFn, options?: MapStreamOptions): AsyncGenerator<R, void, undefined> {
+    return batch.mapStream<R>(this, source, fn, options);
+  }
+
+  /** Processes a SharedArrayBuffer in place, one region per task, with no copy of the data. */
+  mapRegions<T = unknown>(buffer: SharedArrayBuffer | ArrayBufferView, fn: string | AnyFn, options?: MapRegionsOptions): BatchPromise<MapRegionsResult<T>> {
+    return batch.mapRegions<T>(this, buffer, fn, options);
   }
 
   /** Resolves to an object with one function per worker method, each calling exec. */
@@ -253,7 +294,6 @@ export class Pool extends EventEmitter implements ResultSink, TaskOwner {
       const bytes = enc.bytes();
       if (!h.send(bytes)) this.#pending.set(h, [bytes.slice()]);
     }
-    this.#arm();
   }
 
   #markDispatched(h: WorkerHandle, t: Task): void {
@@ -529,7 +569,14 @@ function exitReason(h: WorkerHandle, code: number): string {
   return code === 0 ? 'exited with code 0 (process.exit)' : `exited with code ${code}`;
 }
 
-function checkExecOptions(options: unknown): ExecOptions | undefined {
+/** A method name or a function; anything else is a TypeError naming `where`. */
+export function checkTarget(method: unknown, where: string): asserts method is string | AnyFn {
+  if (typeof method !== 'string' && typeof method !== 'function') {
+    throw new RingpoolTypeError('ERR_RINGPOOL_INVALID_ARG_TYPE', `${where} expects a method name or a function, got ${describe(method)}`);
+  }
+}
+
+export function checkExecOptions(options: unknown): ExecOptions | undefined {
   if (options === undefined || options === null) return undefined;
   if (typeof options !== 'object') {
     throw new RingpoolTypeError('ERR_RINGPOOL_INVALID_ARG_TYPE', `exec() options must be an object, got ${describe(options)}`);

@@ -37,6 +37,13 @@ export const K_FN = 2; // u32 id, u32 fnId, u8 hasSource, [string source], value
 export const K_PORT_TASK = 3; // u32 id; port message { method | fnId+source, args }
 export const K_CANCEL = 4; // u32 id: abort a running task (its signal fires)
 export const K_STOP = 5; // u32 0: finish what is running, then exit
+export const K_BATCH = 6; // u32 id, u8 mode (M_*), u8 isFn, (u32 fnId, u8 hasSource, [string source] | string method), value args
+
+/** Batch modes: how a K_BATCH task applies its target to its items (see worker-entry.ts). */
+export const M_EACH = 1; // args [items, start, count]: results[i] = fn(items[start + i], start + i)
+export const M_APPLY = 2; // args [paramsList, start, count]: results[i] = fn(...paramsList[start + i])
+export const M_REDUCE = 3; // args [items, start, count, initial]: acc = fn(acc, items[start + i], start + i)
+export const M_REGION = 4; // args [region]: fn(region), then versions[index]++ and notify
 
 export const R_OK = 1; // u32 id, f64 runMs, value
 export const R_ERR = 2; // u32 id, f64 runMs, error
@@ -81,6 +88,8 @@ export interface WorkerBoot {
 
 /** Port message carrying a task (K_PORT_TASK). */
 export interface PortTask {
+  /** 0 for a plain call, else a batch mode M_*. */
+  readonly mode: number;
   readonly method?: string;
   readonly fnId?: number;
   readonly source?: string;

@@ -54,6 +54,8 @@ export class Task implements QueuedTask {
   readonly args: unknown[];
   readonly priority: number;
   readonly queuedAt: number;
+  /** 0 for exec(); a batch mode (protocol M_*) for the chunks of the batch APIs. */
+  mode = 0;
   /** Per-worker dispatch sequence number (1-based) while dispatched. */
   seq = 0;
   worker: WorkerHandle | undefined = undefined;

@@ -15,7 +15,7 @@ import { Decoder, Encoder, NeedsPortError, encodeError } from '../codec';
 import { native } from '../native';
 import { notify, waitAsync } from '../wait';
 import {
-  C_DOORBELL, C_MAIN_SLEEPING, K_CALL, K_CANCEL, K_FN, K_PORT_TASK, K_STOP, R_EMIT, R_ERR, R_OK, R_PORT, R_READY,
+  C_DOORBELL, C_MAIN_SLEEPING, K_BATCH, K_CALL, K_CANCEL, K_FN, K_PORT_TASK, K_STOP, M_EACH, M_REDUCE, M_REGION, R_EMIT, R_ERR, R_OK, R_PORT, R_READY,
   R_SKIP, R_STDERR, R_STDOUT, W_CANCEL, kMethodsMethod, W_SPACE_SEQ, W_SPACE_WAITERS, W_STARTED, kCancelSlots,
 } from './protocol';
 import type { PortResult, PortTask, WorkerBoot } from './protocol';
@@ -250,58 +250,66 @@ function compile(fnId: number, source: string | undefined): ((...a: unknown[]) =
   return fn;
 }
 
+type Fn = (...a: unknown[]) => unknown;
+
+function lookup(name: string): Fn | undefined {
+  if (name === kMethodsMethod) return () => Object.keys(methods);
+  return Object.prototype.hasOwnProperty.call(methods, name) ? (methods[name] as Fn) : undefined;
+}
+
+/** Counts a task that cannot even start (its function does not compile) and reports why. */
+function failEarly(id: number, err: unknown): void {
+  ++taken;
+  Atomics.store(wctl, W_STARTED, taken);
+  writeError(id, 0, err);
+}
+
+/** Runs a plain task (mode 0) or a batch chunk (mode M_*) once its target is known. */
+function startTask(id: number, mode: number, fn: Fn | undefined, args: unknown[], name: string): void {
+  if (mode === 0 || !fn) run(id, fn, args, name);
+  else run(id, batchRunner(mode, fn, args), [], name);
+}
+
+function readTarget(isFn: boolean): { fn: Fn | undefined; name: string; err?: unknown } {
+  if (!isFn) {
+    const name = dec.readString();
+    return { fn: lookup(name), name };
+  }
+  const fnId = dec.readU32();
+  const source = dec.readU8() === 1 ? dec.readString() : undefined;
+  try {
+    return { fn: compile(fnId, source), name: '<function>' };
+  } catch (err) {
+    return { fn: undefined, name: '<function>', err };
+  }
+}
+
 function handle(kind: number): void {
   const id = dec.readU32();
   switch (kind) {
-    case K_CALL: {
-      const name = dec.readString();
+    case K_CALL:
+    case K_FN:
+    case K_BATCH: {
+      const mode = kind === K_BATCH ? dec.readU8() : 0;
+      const isFn = kind === K_BATCH ? dec.readU8() === 1 : kind === K_FN;
+      const t = readTarget(isFn);
       const args = dec.readValue() as unknown[];
-      if (name === kMethodsMethod) {
-        run(id, () => Object.keys(methods), [], name);
-        return;
-      }
-      run(id, Object.prototype.hasOwnProperty.call(methods, name) ? methods[name] as (...a: unknown[]) => unknown : undefined, args, name);
-      return;
-    }
-    case K_FN: {
-      const fnId = dec.readU32();
-      const source = dec.readU8() === 1 ? dec.readString() : undefined;
-      const args = dec.readValue() as unknown[];
-      let fn: ((...a: unknown[]) => unknown) | undefined;
-      try {
-        fn = compile(fnId, source);
-      } catch (err) {
-        ++taken;
-        Atomics.store(wctl, W_STARTED, taken);
-        writeError(id, 0, err);
-        return;
-      }
-      run(id, fn, args, '<function>');
+      if (t.err !== undefined) return failEarly(id, t.err);
+      startTask(id, mode, t.fn, args, t.name);
       return;
     }
     case K_PORT_TASK: {
       const m = receiveMessageOnPort(port);
       const t = m?.message as PortTask | undefined;
-      if (!t) {
-        ++taken;
-        Atomics.store(wctl, W_STARTED, taken);
-        writeError(id, 0, new Error('ringpool: task message missing on the port'));
-        return;
+      if (!t) return failEarly(id, new Error('ringpool: task message missing on the port'));
+      if (t.method !== undefined) return startTask(id, t.mode, lookup(t.method), t.args, t.method);
+      let fn: Fn | undefined;
+      try {
+        fn = compile(t.fnId ?? 0, t.source);
+      } catch (err) {
+        return failEarly(id, err);
       }
-      if (t.method !== undefined) {
-        run(id, Object.prototype.hasOwnProperty.call(methods, t.method) ? methods[t.method] as (...a: unknown[]) => unknown : undefined, t.args, t.method);
-      } else {
-        let fn: ((...a: unknown[]) => unknown) | undefined;
-        try {
-          fn = compile(t.fnId ?? 0, t.source);
-        } catch (err) {
-          ++taken;
-          Atomics.store(wctl, W_STARTED, taken);
-          writeError(id, 0, err);
-          return;
-        }
-        run(id, fn, t.args, '<function>');
-      }
+      startTask(id, t.mode, fn, t.args, '<function>');
       return;
     }
     case K_CANCEL:
@@ -313,6 +321,99 @@ function handle(kind: number): void {
     default:
       throw new Error(`ringpool worker: unknown message kind ${kind}`);
   }
+}
+
+// ---- batch chunks ----
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return v !== null && typeof v === 'object' && typeof (v as PromiseLike<unknown>).then === 'function';
+}
+
+function cancelledError(): Error {
+  return Object.assign(new Error('Task cancelled'), { name: 'CancellationError', code: 'ERR_RINGPOOL_CANCELLED' });
+}
+
+/** The region a mapRegions chunk works on (see lib/batch.ts). */
+interface RegionArgs {
+  index: number;
+  buffer: SharedArrayBuffer;
+  start: number;
+  end: number;
+  readStart: number;
+  readEnd: number;
+  versions: Int32Array;
+}
+
+/**
+ * Wraps the user's function into the task body of one chunk. M_EACH / M_APPLY return
+ * [results, errors | null] where errors are [offsetInChunk, error] pairs, so one failing
+ * item does not lose the others; M_REDUCE returns the chunk's accumulator; M_REGION returns
+ * the function's result after bumping the region's version counter.
+ */
+function batchRunner(mode: number, fn: Fn, args: unknown[]): (this: Context) => unknown {
+  return function (this: Context): unknown {
+    if (mode === M_REGION) {
+      const r = args[0] as RegionArgs;
+      const bytes = new Uint8Array(r.buffer, r.readStart, r.readEnd - r.readStart);
+      const done = (v: unknown): unknown => {
+        Atomics.add(r.versions, r.index, 1);
+        notify(r.versions, r.index);
+        return v;
+      };
+      const out = fn.call(this, { index: r.index, buffer: r.buffer, start: r.start, end: r.end, readStart: r.readStart, readEnd: r.readEnd, bytes });
+      return isThenable(out) ? Promise.resolve(out).then(done) : done(out);
+    }
+    const items = args[0] as ArrayLike<unknown>;
+    const offset = args[1] as number;
+    const count = args[2] as number;
+    const base = args[3] as number;
+    if (mode === M_REDUCE) {
+      let acc: unknown = args[4];
+      for (let i = 0; i < count; i++) {
+        if ((i & 255) === 255 && this.isCancelled()) throw cancelledError();
+        acc = fn.call(this, acc, items[offset + i], base + i);
+        if (isThenable(acc)) return reduceAsync(this, fn, items, offset, count, base, i + 1, acc);
+      }
+      return acc;
+    }
+    const results = new Array<unknown>(count);
+    let errors: [number, unknown][] | null = null;
+    let pending: Promise<void>[] | null = null;
+    for (let i = 0; i < count; i++) {
+      if ((i & 255) === 255 && this.isCancelled()) throw cancelledError();
+      let r: unknown;
+      try {
+        r = mode === M_EACH ? fn.call(this, items[offset + i], base + i) : fn.apply(this, items[offset + i] as unknown[]);
+      } catch (err) {
+        (errors ??= []).push([i, err]);
+        continue;
+      }
+      if (isThenable(r)) {
+        const at = i;
+        (pending ??= []).push(
+          Promise.resolve(r).then(
+            (v) => {
+              results[at] = v;
+            },
+            (err: unknown) => {
+              (errors ??= []).push([at, err]);
+            },
+          ),
+        );
+      } else results[i] = r;
+    }
+    if (pending) return Promise.all(pending).then(() => [results, errors]);
+    return [results, errors];
+  };
+}
+
+async function reduceAsync(ctx: Context, fn: Fn, items: ArrayLike<unknown>, offset: number, count: number, base: number, from: number, first: PromiseLike<unknown>): Promise<unknown> {
+  let acc = await first;
+  for (let i = from; i < count; i++) {
+    if (ctx.isCancelled()) throw cancelledError();
+    acc = await fn.call(ctx, acc, items[offset + i], base + i);
+  }
+  return acc;
 }
 
 /** Takes every record that is there now; returns how many messages it handled. */

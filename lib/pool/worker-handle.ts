@@ -12,7 +12,7 @@ import { TaskError } from './errors';
 import { native } from '../native';
 import { notify } from '../wait';
 import {
-  K_CALL, K_CANCEL, K_FN, K_PORT_TASK, K_STOP, R_EMIT, R_ERR, R_OK, R_PORT, R_READY, R_SKIP, R_STDERR, R_STDOUT,
+  K_BATCH, K_CALL, K_CANCEL, K_FN, K_PORT_TASK, K_STOP, R_EMIT, R_ERR, R_OK, R_PORT, R_READY, R_SKIP, R_STDERR, R_STDOUT,
   W_CANCEL, W_SPACE_SEQ, W_SPACE_WAITERS, W_STARTED, kCancelSlots, kResultChannelBytes, kTaskChannelBytes, kWorkerCtlWords,
 } from './protocol';
 import type { PortResult, PortTask, WorkerBoot } from './protocol';
@@ -108,13 +108,18 @@ export class WorkerHandle {
     if (transfer !== undefined && transfer.length > 0) return false;
     const mark = enc.mark();
     try {
-      if (task.method !== undefined) {
-        enc.writeU8(K_CALL);
+      if (task.mode !== 0) {
+        enc.writeU8(K_BATCH);
         enc.writeU32(task.id);
+        enc.writeU8(task.mode);
+        enc.writeU8(task.method === undefined ? 1 : 0);
+      } else {
+        enc.writeU8(task.method === undefined ? K_FN : K_CALL);
+        enc.writeU32(task.id);
+      }
+      if (task.method !== undefined) {
         enc.writeString(task.method);
       } else {
-        enc.writeU8(K_FN);
-        enc.writeU32(task.id);
         enc.writeU32(task.fnId);
         if (this.knownFns.has(task.fnId)) enc.writeU8(0);
         else {
@@ -140,8 +145,8 @@ export class WorkerHandle {
   encodePortTask(enc: Encoder, task: Task): void {
     const msg: PortTask =
       task.method !== undefined
-        ? { method: task.method, args: task.args }
-        : { fnId: task.fnId, source: this.knownFns.has(task.fnId) ? undefined : task.fnSource, args: task.args };
+        ? { mode: task.mode, method: task.method, args: task.args }
+        : { mode: task.mode, fnId: task.fnId, source: this.knownFns.has(task.fnId) ? undefined : task.fnSource, args: task.args };
     this.port.postMessage(msg, task.x?.transfer as TransferListItem[] | undefined);
     if (task.method === undefined) this.knownFns.add(task.fnId);
     enc.writeU8(K_PORT_TASK);

@@ -517,8 +517,9 @@ describe('codec', function () {
     }
   });
 
-  describe('shared memory → NeedsPortError', function () {
+  describe('shared memory and host objects → NeedsPortError', function () {
     const sab = new SharedArrayBuffer(16);
+    const channel = new MessageChannel();
     const cases = [
       ['SharedArrayBuffer', sab],
       ['Int32Array over a SharedArrayBuffer', new Int32Array(sab)],
@@ -528,7 +529,15 @@ describe('codec', function () {
       ['in a class instance (fallback path)', new Point(new Int32Array(sab), 0)],
       ['SharedArrayBuffer in a class instance', new Point(sab, 0)],
       ['after a sparse array (fallback path)', [[1, , 2], sab]], // eslint-disable-line no-sparse-arrays
+      // Node's host objects: postMessage can clone them, v8.serialize cannot
+      ['BlockList', { list: new (require('node:net').BlockList)() }],
+      ['SocketAddress', [new (require('node:net').SocketAddress)()]],
+      ['Blob', new Blob(['x'])],
+      ['MessagePort', { port: channel.port1 }],
     ];
+    after(function () {
+      channel.port1.close();
+    });
     for (const [name, value] of cases) {
       it(name, function () {
         enc.reset();
