@@ -20,6 +20,8 @@ import {
 } from './protocol';
 import type { PortResult, PortTask, WorkerBoot } from './protocol';
 import { installRuntime, isTransfer, takeRegisteredMethods } from './worker-api';
+import { revive } from './revive';
+import '../index'; // loads every shared structure so that their revivers are registered
 import type { TaskContext, WorkerMethods } from './worker-api';
 
 const boot = workerData as WorkerBoot;
@@ -302,6 +304,7 @@ function handle(kind: number): void {
       const m = receiveMessageOnPort(port);
       const t = m?.message as PortTask | undefined;
       if (!t) return failEarly(id, new Error('ringpool: task message missing on the port'));
+      revive(t.args);
       if (t.method !== undefined) return startTask(id, t.mode, lookup(t.method), t.args, t.method);
       let fn: Fn | undefined;
       try {

@@ -9,6 +9,7 @@ import type { MessagePort, TransferListItem, WorkerOptions } from 'node:worker_t
 
 import { Decoder, Encoder, NeedsPortError } from '../codec';
 import { TaskError } from './errors';
+import { revive } from './revive';
 import { native } from '../native';
 import { notify } from '../wait';
 import {
@@ -223,7 +224,7 @@ export class WorkerHandle {
         if (!m) {
           sink.onDone(this, task, false, new Error('ringpool: result message missing on the port'), 0);
         } else if (m.ok) {
-          sink.onDone(this, task, true, m.value, m.runMs);
+          sink.onDone(this, task, true, revive(m.value), m.runMs);
         } else {
           const d = new Decoder();
           d.reset(m.error ?? new Uint8Array(0));

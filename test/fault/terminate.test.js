@@ -12,13 +12,29 @@ const { waitAsync, notify, Ring, Channel } = rp;
 
 const kTerminateBoundMs = 1000;
 
+/** Durations of the terminate() calls of the running test; shown in its title. */
+let timings = [];
+
 async function terminateTimed(worker) {
   const t0 = performance.now();
   const code = await worker.terminate();
   const ms = performance.now() - t0;
+  timings.push(ms);
   assert.ok(ms < kTerminateBoundMs, `terminate() took ${ms.toFixed(1)} ms`);
   assert.equal(code, 1, 'a terminated worker exits with code 1');
   return ms;
+}
+
+/** it() that appends the measured terminate() durations to the test's title. */
+function itTerminates(title, fn) {
+  it(title, async function () {
+    timings = [];
+    try {
+      await fn();
+    } finally {
+      if (timings.length > 0) this.test.title += ` [terminate: ${timings.map((ms) => ms.toFixed(0)).join(', ')} ms]`;
+    }
+  });
 }
 
 /** The main thread and fresh workers still work: a local and a cross-thread wake-up. */
@@ -36,7 +52,7 @@ async function assertHealthy() {
 }
 
 describe('fault: terminate a worker while it waits', () => {
-  it('blocked in wait (no timeout)', async () => {
+  itTerminates('blocked in wait (no timeout)', async () => {
     const i32 = sharedInt32();
     const { worker } = startTask('blockInWait', { i32, index: 1 });
     await untilWaiters(i32, 1, 1);
@@ -46,7 +62,7 @@ describe('fault: terminate a worker while it waits', () => {
     await assertHealthy();
   });
 
-  it('blocked in Ring#popWait', async () => {
+  itTerminates('blocked in Ring#popWait', async () => {
     const r = new Ring({ capacity: 4 });
     const { worker } = startTask('blockInPopWait', { buffer: r.buffer });
     await untilBufferWaiters(r.buffer, 1);
@@ -57,7 +73,7 @@ describe('fault: terminate a worker while it waits', () => {
     await assertHealthy();
   });
 
-  it('blocked in Ring#pushWait on a full ring', async () => {
+  itTerminates('blocked in Ring#pushWait on a full ring', async () => {
     const r = new Ring({ capacity: 1 });
     r.push(3);
     const { worker } = startTask('blockInPushWait', { buffer: r.buffer });
@@ -69,7 +85,7 @@ describe('fault: terminate a worker while it waits', () => {
     await assertHealthy();
   });
 
-  it('blocked in Channel#receiveWait', async () => {
+  itTerminates('blocked in Channel#receiveWait', async () => {
     const c = new Channel({ bytes: 256 });
     const { worker } = startTask('blockInReceiveWait', { buffer: c.buffer });
     await untilBufferWaiters(c.buffer, 1);
@@ -80,7 +96,7 @@ describe('fault: terminate a worker while it waits', () => {
     await assertHealthy();
   });
 
-  it('with 100 pending waitAsync', async () => {
+  itTerminates('with 100 pending waitAsync', async () => {
     const i32 = sharedInt32();
     const { worker } = startTask('blockInPendingWaitAsync', { i32, index: 2, n: 100 });
     await untilWaiters(i32, 2, 100);
@@ -90,7 +106,7 @@ describe('fault: terminate a worker while it waits', () => {
     await assertHealthy();
   });
 
-  it('with a pending Ring#popAsync and a pending Channel#receiveAsync', async () => {
+  itTerminates('with a pending Ring#popAsync and a pending Channel#receiveAsync', async () => {
     const r = new Ring({ capacity: 2 });
     const c = new Channel({ bytes: 128 });
     const a = startTask('blockInPopAsync', { buffer: r.buffer });
@@ -105,7 +121,7 @@ describe('fault: terminate a worker while it waits', () => {
     await assertHealthy();
   });
 
-  it('four workers blocked on the same cell, terminated at once, while the main thread also waits there', async () => {
+  itTerminates('four workers blocked on the same cell, terminated at once, while the main thread also waits there', async () => {
     const i32 = sharedInt32();
     const mine = waitAsync(i32, 0, 0);
     const tasks = [0, 1, 2, 3].map((k) => (k % 2 ? startTask('blockInWait', { i32, index: 0 }) : startTask('blockInPendingWaitAsync', { i32, index: 0, n: 10 })));
