@@ -23,6 +23,7 @@ export const {
   worker,
   workerEmit,
   getTaskContext,
+  getContext,
   Transfer,
   isMainThread,
   cpus,

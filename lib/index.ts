@@ -22,7 +22,7 @@ export type { PoolStats, Proxy } from './pool/pool';
 export type { PoolOptions } from './pool/options';
 export type { ExecOptions } from './pool/task';
 export { TaskPromise } from './pool/exec-promise';
-export { worker, workerEmit, getTaskContext, Transfer, isMainThread, cpus } from './pool/worker-api';
+export { worker, workerEmit, getTaskContext, getContext, Transfer, isMainThread, cpus } from './pool/worker-api';
 export type { TaskContext, WorkerMethods } from './pool/worker-api';
 export type { TaskQueue, QueuedTask } from './pool/task-queue';
 export {

@@ -30,6 +30,7 @@ import { Task } from './task';
 import type { ExecOptions, TaskOwner } from './task';
 import { WorkerHandle } from './worker-handle';
 import { kSubmit } from './internal';
+import { getContext } from './worker-api';
 import * as batch from '../batch';
 import type { BatchOptions, BatchPromise, BatchResult, MapRegionsOptions, MapRegionsResult, MapStreamOptions, ReduceOptions } from '../batch';
 import type { ResultSink } from './worker-handle';
@@ -110,7 +111,12 @@ export class Pool extends EventEmitter implements ResultSink, TaskOwner {
     if (params !== undefined && params !== null && !Array.isArray(params)) {
       throw new RingpoolTypeError('ERR_RINGPOOL_INVALID_ARG_TYPE', `exec() params must be an array, got ${describe(params)}`);
     }
-    return this[kSubmit]<T>(method, (params ?? []) as unknown[], 0, checkExecOptions(options));
+    let opts = checkExecOptions(options);
+    if (opts?.context === undefined) {
+      const inherited = getContext();
+      if (inherited !== undefined) opts = { ...opts, context: inherited };
+    }
+    return this[kSubmit]<T>(method, (params ?? []) as unknown[], 0, opts);
   }
 
   /** @internal Queues a task whose arguments are already checked (exec and the batch APIs). */

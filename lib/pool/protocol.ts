@@ -37,6 +37,7 @@ export const K_FN = 2; // u32 id, u32 fnId, u8 hasSource, [string source], value
 export const K_PORT_TASK = 3; // u32 id; port message { method | fnId+source, args }
 export const K_CANCEL = 4; // u32 id: abort a running task (its signal fires)
 export const K_STOP = 5; // u32 0: finish what is running, then exit
+export const K_CTX = 7; // u32 id, value context: the next task with this id runs with it (getContext())
 export const K_BATCH = 6; // u32 id, u8 mode (M_*), u8 isFn, (u32 fnId, u8 hasSource, [string source] | string method), value args
 
 /** Batch modes: how a K_BATCH task applies its target to its items (see worker-entry.ts). */
@@ -90,6 +91,8 @@ export interface WorkerBoot {
 export interface PortTask {
   /** 0 for a plain call, else a batch mode M_*. */
   readonly mode: number;
+  /** exec's `context` option, when given. */
+  readonly context?: unknown;
   readonly method?: string;
   readonly fnId?: number;
   readonly source?: string;

@@ -25,6 +25,9 @@ export interface ExecOptions {
   signal?: AbortSignal;
   /** Rejects with TimeoutError if not finished this many ms after dispatch. */
   timeout?: number;
+  /** Any codec value, available in the worker as getContext() for the whole task (across
+   * awaits). Tasks submitted from inside a task inherit its context by default. */
+  context?: unknown;
 }
 
 /** Implemented by the pool: what a TaskPromise asks of it. */
@@ -43,6 +46,7 @@ export interface TaskExtras {
   killTimer: NodeJS.Timeout | undefined;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
+  context: unknown;
 }
 
 export class Task implements QueuedTask {
@@ -82,6 +86,7 @@ export class Task implements QueuedTask {
       killTimer: undefined,
       signal: undefined,
       onAbort: undefined,
+      context: options.context,
     };
   }
 
@@ -90,7 +95,7 @@ export class Task implements QueuedTask {
   }
 
   extras(): TaskExtras {
-    return (this.x ??= { on: undefined, transfer: undefined, metadata: undefined, timeoutMs: Infinity, timer: undefined, killTimer: undefined, signal: undefined, onAbort: undefined });
+    return (this.x ??= { on: undefined, transfer: undefined, metadata: undefined, timeoutMs: Infinity, timer: undefined, killTimer: undefined, signal: undefined, onAbort: undefined, context: undefined });
   }
 
   /** Settles once; returns false if it already was. */

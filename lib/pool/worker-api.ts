@@ -31,6 +31,8 @@ export interface TaskContext {
 export interface WorkerRuntime {
   emit(payload: unknown): void;
   currentContext(): TaskContext | undefined;
+  /** The exec `context` of the running task (undefined if none). */
+  userContext(): unknown;
 }
 
 const kMethods = Symbol.for('ringpool.worker.methods');
@@ -76,6 +78,15 @@ export function workerEmit(payload: unknown): void {
 /** The context of the task that is running (also available as `this` in methods). */
 export function getTaskContext(): TaskContext | undefined {
   return registry[kRuntime]?.currentContext();
+}
+
+/**
+ * The `context` given to exec() for the task this code runs in, in a worker, across awaits
+ * (undefined outside a task or when none was given). exec() calls made inside the task
+ * inherit it.
+ */
+export function getContext<T = unknown>(): T | undefined {
+  return registry[kRuntime]?.userContext() as T | undefined;
 }
 
 /**

@@ -9,13 +9,15 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 import type { TransferListItem } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 import { Decoder, Encoder, NeedsPortError, encodeError } from '../codec';
 import { native } from '../native';
 import { notify, waitAsync } from '../wait';
 import {
-  C_DOORBELL, C_MAIN_SLEEPING, K_BATCH, K_CALL, K_CANCEL, K_FN, K_PORT_TASK, K_STOP, M_EACH, M_REDUCE, M_REGION, R_EMIT, R_ERR, R_OK, R_PORT, R_READY,
+  C_DOORBELL, C_MAIN_SLEEPING, K_BATCH, K_CALL, K_CANCEL, K_CTX, K_FN, K_PORT_TASK, K_STOP, M_EACH, M_REDUCE, M_REGION, R_EMIT, R_ERR, R_OK, R_PORT, R_READY,
   R_SKIP, R_STDERR, R_STDOUT, W_CANCEL, kMethodsMethod, W_SPACE_SEQ, W_SPACE_WAITERS, W_STARTED, kCancelSlots,
 } from './protocol';
 import type { PortResult, PortTask, WorkerBoot } from './protocol';
@@ -41,6 +43,8 @@ const kFlushAt = Math.min(1 << 16, maxResultRecord >> 1);
 const kSpinMs = 0.05;
 
 let methods: WorkerMethods = {};
+/** `require` inside function tasks, resolving from the process's working directory. */
+const userRequire = createRequire(path.join(process.cwd(), 'noop.js'));
 const fnCache = new Map<number, (...a: unknown[]) => unknown>();
 let taken = 0; // tasks taken from the channel, = W_STARTED
 let asyncPending = 0;
@@ -51,6 +55,8 @@ let baselineResources = 0;
 class Context implements TaskContext {
   readonly id: number;
   readonly seq: number;
+  /** exec's `context` option (getContext()). */
+  userContext: unknown = undefined;
   #ac: AbortController | undefined;
   #listeners: (() => unknown)[] | undefined;
   constructor(id: number, seq: number) {
@@ -84,7 +90,10 @@ class Context implements TaskContext {
 }
 
 const running = new Map<number, Context>(); // task id -> context, while running
-const als = boot.emitStdStreams ? new AsyncLocalStorage<Context>() : undefined;
+/** Follows a task across awaits: needed for stdout attribution and for exec contexts. */
+let als = boot.emitStdStreams ? new AsyncLocalStorage<Context>() : undefined;
+/** Context sent (K_CTX) for the task that comes next in the batch. */
+let nextContext: { id: number; value: unknown } | undefined;
 let syncCurrent: Context | undefined;
 
 function current(): Context | undefined {
@@ -98,6 +107,7 @@ installRuntime({
     writeEmit(ctx.id, payload);
   },
   currentContext: current,
+  userContext: () => current()?.userContext,
 });
 
 // ---- output ----
@@ -207,12 +217,19 @@ function run(id: number, fn: ((...a: unknown[]) => unknown) | undefined, args: u
     return;
   }
   const ctx = new Context(id, seq);
+  let scoped = als !== undefined;
+  if (nextContext !== undefined && nextContext.id === id) {
+    ctx.userContext = nextContext.value;
+    als ??= new AsyncLocalStorage<Context>();
+    scoped = true;
+  }
+  nextContext = undefined;
   running.set(id, ctx);
   const t0 = performance.now();
   let result: unknown;
   syncCurrent = ctx;
   try {
-    result = als ? als.run(ctx, () => fn.apply(ctx, args)) : fn.apply(ctx, args);
+    result = scoped && als ? als.run(ctx, () => fn.apply(ctx, args)) : fn.apply(ctx, args);
   } catch (err) {
     syncCurrent = undefined;
     running.delete(id);
@@ -246,7 +263,7 @@ function compile(fnId: number, source: string | undefined): ((...a: unknown[]) =
   let fn = fnCache.get(fnId);
   if (!fn && source !== undefined) {
     // eslint-disable-next-line @typescript-eslint/no-implied-eval
-    fn = new Function(`return (${source});`)() as (...a: unknown[]) => unknown;
+    fn = new Function('require', `return (${source});`)(userRequire) as (...a: unknown[]) => unknown;
     fnCache.set(fnId, fn);
   }
   return fn;
@@ -305,6 +322,7 @@ function handle(kind: number): void {
       const t = m?.message as PortTask | undefined;
       if (!t) return failEarly(id, new Error('ringpool: task message missing on the port'));
       revive(t.args);
+      if (t.context !== undefined) nextContext = { id, value: t.context };
       if (t.method !== undefined) return startTask(id, t.mode, lookup(t.method), t.args, t.method);
       let fn: Fn | undefined;
       try {
@@ -315,6 +333,9 @@ function handle(kind: number): void {
       startTask(id, t.mode, fn, t.args, '<function>');
       return;
     }
+    case K_CTX:
+      nextContext = { id, value: dec.readValue() };
+      return;
     case K_CANCEL:
       running.get(id)?.abort();
       return;

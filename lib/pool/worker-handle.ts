@@ -13,7 +13,7 @@ import { revive } from './revive';
 import { native } from '../native';
 import { notify } from '../wait';
 import {
-  K_BATCH, K_CALL, K_CANCEL, K_FN, K_PORT_TASK, K_STOP, R_EMIT, R_ERR, R_OK, R_PORT, R_READY, R_SKIP, R_STDERR, R_STDOUT,
+  K_BATCH, K_CALL, K_CANCEL, K_CTX, K_FN, K_PORT_TASK, K_STOP, R_EMIT, R_ERR, R_OK, R_PORT, R_READY, R_SKIP, R_STDERR, R_STDOUT,
   W_CANCEL, W_SPACE_SEQ, W_SPACE_WAITERS, W_STARTED, kCancelSlots, kResultChannelBytes, kTaskChannelBytes, kWorkerCtlWords,
 } from './protocol';
 import type { PortResult, PortTask, WorkerBoot } from './protocol';
@@ -109,6 +109,12 @@ export class WorkerHandle {
     if (transfer !== undefined && transfer.length > 0) return false;
     const mark = enc.mark();
     try {
+      const context = task.x?.context;
+      if (context !== undefined) {
+        enc.writeU8(K_CTX);
+        enc.writeU32(task.id);
+        enc.writeValue(context);
+      }
       if (task.mode !== 0) {
         enc.writeU8(K_BATCH);
         enc.writeU32(task.id);
@@ -146,8 +152,8 @@ export class WorkerHandle {
   encodePortTask(enc: Encoder, task: Task): void {
     const msg: PortTask =
       task.method !== undefined
-        ? { mode: task.mode, method: task.method, args: task.args }
-        : { mode: task.mode, fnId: task.fnId, source: this.knownFns.has(task.fnId) ? undefined : task.fnSource, args: task.args };
+        ? { mode: task.mode, context: task.x?.context, method: task.method, args: task.args }
+        : { mode: task.mode, context: task.x?.context, fnId: task.fnId, source: this.knownFns.has(task.fnId) ? undefined : task.fnSource, args: task.args };
     this.port.postMessage(msg, task.x?.transfer as TransferListItem[] | undefined);
     if (task.method === undefined) this.knownFns.add(task.fnId);
     enc.writeU8(K_PORT_TASK);

@@ -440,6 +440,30 @@ describe('codec', function () {
       assert.deepStrictEqual(out.e.instance, { x: 1, y: 2 });
     });
 
+    it('keeps a long cause chain (the part past the depth limit as v8 bytes)', function () {
+      let e = new Error('level 0');
+      for (let i = 1; i < 400; i++) {
+        e = new Error(`level ${i}`, { cause: e });
+        e.code = `E${i}`;
+      }
+      let out = roundTrip(e);
+      for (let i = 399; i > 0; i--) {
+        assert.ok(out instanceof Error);
+        assert.equal(out.message, `level ${i}`);
+        if (i > 300) assert.equal(out.code, `E${i}`);
+        out = out.cause;
+      }
+      assert.equal(out.message, 'level 0');
+    });
+
+    it('survives getters that throw on name, message and stack', function () {
+      const e = new Error('x');
+      for (const k of ['name', 'message', 'stack']) Object.defineProperty(e, k, { get() { throw new Error('no'); } });
+      const out = roundTrip(e);
+      assert.ok(out instanceof Error);
+      assert.equal(out.name, 'Error');
+    });
+
     it("keeps Node's system error fields", function () {
       let err;
       try {
@@ -601,6 +625,27 @@ describe('codec', function () {
       assert.equal(small.bytes().length, 0);
       small.writeValue(1);
       assert.equal(small.length, 2);
+    });
+
+    it('shrinks back to its initial size after a huge record', function () {
+      const e = new Encoder(1024);
+      e.writeValue('x'.repeat(3_000_000));
+      e.reset();
+      e.writeValue(1);
+      e.reset(); // the record that just ended was small: the big buffer goes
+      e.writeValue(2);
+      assert.equal(e.bytes().buffer.byteLength, 1024);
+    });
+
+    it('decodes from a pooled Buffer (non-zero byteOffset); a Uint8Array stays a Uint8Array', function () {
+      enc.reset();
+      enc.writeValue({ u: new Uint8Array([1, 2]), s: 'str' });
+      const b = Buffer.from(enc.bytes());
+      const d = new Decoder();
+      d.reset(b);
+      const out = d.readValue();
+      assert.equal(Object.getPrototypeOf(out.u), Uint8Array.prototype);
+      assert.deepStrictEqual(out, { u: new Uint8Array([1, 2]), s: 'str' });
     });
 
     it('rewind() drops a value written after mark()', function () {
