@@ -458,7 +458,7 @@ describe('codec', function () {
 
     it('survives getters that throw on name, message and stack', function () {
       const e = new Error('x');
-      for (const k of ['name', 'message', 'stack']) Object.defineProperty(e, k, { get() { throw new Error('no'); } });
+      for (const k of ['stack', 'name', 'message']) Object.defineProperty(e, k, { get() { throw new Error('no'); } });
       const out = roundTrip(e);
       assert.ok(out instanceof Error);
       assert.equal(out.name, 'Error');
