@@ -27,7 +27,7 @@ module.exports = {
           const p = st.adapter.create();
           let r;
           try {
-            r = await p.noop();
+            r = await h.withTimeout(p.noop(), 20000, 'first result');
             times.push(since(t0) * 1000);
           } finally {
             await h.withTimeout(Promise.resolve(p.destroy()), 10000, 'terminate');

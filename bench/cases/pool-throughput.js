@@ -40,15 +40,21 @@ module.exports = {
     ...worstPeerTargets('w2', ECHO, [{ key: 'tps', label: 'tasks/s' }]),
   ],
   async run(ctx) {
-    // The peers' queues slow down with a long backlog (workerpool ≈ 6k tasks/s at 100,000), so
-    // these groups run the minimum 5 repetitions and warm up with a smaller batch.
-    const n = ctx.pick(100000, 10000);
-    const batch = (warmup) => (warmup ? Math.min(n, 10000) : n);
+    // The peers' queues slow down with a long backlog (workerpool ≈ 6k tasks/s, tinypool ≈ 10k
+    // at 100,000 queued; their echo is slower still), so these groups run the minimum 5
+    // repetitions, warm up with a smaller batch, and the echo uses 50,000 in a full run: at
+    // 100,000 this case alone took ≈ 7 min on 2 cores, over the full run's budget.
+    const nNoop = ctx.pick(100000, 10000);
+    const nEcho = ctx.pick(50000, 10000);
+    const batchOf = (n) => (warmup) => (warmup ? Math.min(n, 10000) : n);
     const opts = (metric) => ({ metrics: [metric], reps: 5, timeoutMs: ctx.pick(120000, 60000) });
+
+    const noopBatch = batchOf(nNoop);
+    const echoBatch = batchOf(nEcho);
 
     await ctx.compare(NOOP, poolSubjects(ctx, {
       async sample(p, { warmup }) {
-        const n = batch(warmup);
+        const n = noopBatch(warmup);
         const ps = new Array(n);
         const t0 = process.hrtime.bigint();
         for (let i = 0; i < n; i++) ps[i] = p.noop();
@@ -57,13 +63,13 @@ module.exports = {
         for (let i = 0; i < n; i++) if (rs[i] !== undefined) throw new Error(`task ${i}: noop returned ${String(rs[i])}`);
         return { tps: n / s };
       },
-    }), opts(tpsMetric(n)));
+    }), opts(tpsMetric(nNoop)));
 
     // Inputs built once (not timed) and shared read-only by every subject.
-    let objs = makeObjects(n);
+    let objs = makeObjects(nEcho);
     await ctx.compare(ECHO, poolSubjects(ctx, {
       async sample(p, { warmup }) {
-        const n = batch(warmup);
+        const n = echoBatch(warmup);
         const ps = new Array(n);
         const t0 = process.hrtime.bigint();
         for (let i = 0; i < n; i++) ps[i] = p.echo(objs[i]);
@@ -72,7 +78,7 @@ module.exports = {
         for (let i = 0; i < n; i++) checkEcho(rs[i], i, objs[i]);
         return { tps: n / s };
       },
-    }), opts(tpsMetric(n)));
+    }), opts(tpsMetric(nEcho)));
     objs = null;
   },
 };

@@ -117,13 +117,21 @@ export function writeErrorBody(enc: EncoderInternals, err: object, depth: number
   enc.writeU8(ErrorField.End);
 }
 
-/** encodeError's body: any thrown value becomes an Error record. */
+/**
+ * encodeError's body. An Error becomes an Error record. Anything else thrown (a string,
+ * a plain object, ...) is written as the value itself when it can be cloned, so the
+ * receiver sees what was thrown; if it cannot be, as an Error record describing it.
+ */
 export function writeThrownValue(enc: EncoderInternals, thrown: unknown): void {
   const start = enc.mark();
   try {
-    if (thrown instanceof Error || types.isNativeError(thrown)) writeErrorBody(enc, thrown, 0);
-    else if (typeof thrown === 'object' && thrown !== null) writeErrorBody(enc, thrown, 0, safeString(thrown));
-    else writeErrorBody(enc, {}, 0, safeString(thrown));
+    if (thrown instanceof Error || types.isNativeError(thrown)) return writeErrorBody(enc, thrown, 0);
+    try {
+      return enc.writeValue(thrown);
+    } catch {
+      // not cloneable (a function, a symbol, shared memory, a throwing getter): describe it
+    }
+    writeErrorBody(enc, typeof thrown === 'object' && thrown !== null ? thrown : {}, 0, safeString(thrown));
   } catch {
     // Only a failure of the encoder itself (out of memory) gets here; say so in the error.
     enc.rewind(start);
@@ -133,18 +141,28 @@ export function writeThrownValue(enc: EncoderInternals, thrown: unknown): void {
 }
 
 /**
- * Appends `err` (anything thrown) as one Error value that decodeError (or readValue)
- * turns back into an Error. Never throws because of what `err` holds.
+ * Appends `err`, anything thrown, as one value: an Error record for an Error, else the
+ * value itself (an Error record describing it if it cannot be cloned). Never throws
+ * because of what `err` holds. readValue returns what was thrown; decodeError an Error.
  */
 export function encodeError(enc: Encoder, err: unknown): void {
   enc[kWriteErrorTop](err);
 }
 
-/** Reads one value written by encodeError. Any other value comes back wrapped in an Error. */
+/**
+ * Reads one value written by encodeError (or writeValue) as an Error: an Error as itself;
+ * any other thrown value wrapped in an Error whose message is the value's `message` (or
+ * the value as a string) and which carries the value's own enumerable properties.
+ */
 export function decodeError(dec: Decoder): Error {
   const v = dec.readValue();
   if (v instanceof Error) return v;
-  return makeError('Error', safeString(v));
+  const message = typeof v === 'object' && v !== null ? get(v, 'message') : undefined;
+  const e = makeError('Error', typeof message === 'string' ? message : safeString(v));
+  if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
+    for (const k of Object.keys(v)) if (k !== 'message') define(e, k, (v as Record<string, unknown>)[k], true);
+  }
+  return e;
 }
 
 function define(o: object, key: string, value: unknown, enumerable: boolean): void {

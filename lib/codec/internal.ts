@@ -1,9 +1,8 @@
-import type { ObjectIds } from './object-ids';
-
 /**
  * Hooks that let error-codec.ts reach into Encoder and Decoder without making these
- * operations public: symbol-keyed methods whose symbols only lib/codec imports.
+ * operations public: symbol-keyed members whose symbols only lib/codec imports.
  */
+import type { ObjectIds } from './object-ids';
 
 export const kWriteNested = Symbol('kWriteNested');
 export const kWriteFallback = Symbol('kWriteFallback');
@@ -16,6 +15,7 @@ export const kReadNested = Symbol('kReadNested');
 export interface EncoderInternals {
   writeU8(n: number): void;
   writeString(s: string): void;
+  writeValue(v: unknown): void;
   mark(): number;
   rewind(mark: number): void;
   /** Writes a value nested at `depth` (ids continue those of the enclosing value). */

@@ -13,6 +13,9 @@
  *   track(pool)     remembers a pool so that the afterEach hook registered by
  *                   usePools() force-terminates it even when the test failed midway
  *   outcome(p)      settles a promise into { ok, value } / { ok: false, error }
+ *   runChild(src, ms)  runs `node -e src` (RINGPOOL_ROOT in its env names the package) and
+ *                   resolves with { code, signal, stdout, stderr, ms }; a child still alive
+ *                   after `ms` is killed and reported with timedOut: true
  *
  * Cell conventions used by the fixture methods (methods.js): a task that holds its
  * worker announces itself by bumping a "started" cell and then waits on a "release" cell.
@@ -74,4 +77,29 @@ function once(emitter, name) {
   return new Promise((resolve) => emitter.once(name, resolve));
 }
 
-module.exports = { rp, root, fixture, shared, until, release, usePools, outcome, once };
+function runChild(src, ms) {
+  const { spawn } = require('node:child_process');
+  return new Promise((resolve, reject) => {
+    const t0 = Date.now();
+    const child = spawn(process.execPath, ['-e', src], {
+      env: { ...process.env, RINGPOOL_ROOT: root, RINGPOOL_FIXTURES: path.join(__dirname, 'fixtures') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    let timedOut = false;
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, ms);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, ms: Date.now() - t0, timedOut });
+    });
+  });
+}
+
+module.exports = { rp, root, fixture, shared, until, release, usePools, outcome, once, runChild };

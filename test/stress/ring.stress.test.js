@@ -52,6 +52,30 @@ describe('stress: Ring', function () {
     });
   }
 
+  for (const capacity of [1, 4]) {
+    it(`2 producer workers -> main thread (popAsync) and 2 worker consumers (popWait) together, capacity ${capacity}`, async () => {
+      const r = new Ring({ capacity });
+      const perProducer = 5000;
+      const cons = [0, 1].map(() => startTask('ringConsumeUntil', { buffer: r.buffer, sentinel: kSentinel }));
+      const prods = [0, 1].map((tag) => startTask('ringProduce', { buffer: r.buffer, tag, count: perProducer }));
+      const mine = [];
+      const consumeHere = (async () => {
+        for (;;) {
+          const v = await r.popAsync();
+          if (v === kSentinel) return;
+          mine.push(v);
+        }
+      })();
+      await Promise.all(prods.map((p) => p.result));
+      for (let k = 0; k < 3; k++) await r.pushAsync(kSentinel);
+      await consumeHere;
+      const streams = [mine, ...(await Promise.all(cons.map((c) => c.result)))];
+      assert.equal(tallyTagged(streams, [perProducer, perProducer], `2P x (main + 2C), capacity ${capacity}`), 2 * perProducer);
+      assert.equal(r.size, 0);
+      assert.equal(totalWaiters(r.buffer), 0);
+    });
+  }
+
   it('main thread producer (pushAsync) -> 2 consumer workers, capacity 1', async () => {
     const r = new Ring({ capacity: 1 });
     const cons = [0, 1].map(() => startTask('ringConsumeUntil', { buffer: r.buffer, sentinel: kSentinel }));

@@ -475,26 +475,39 @@ describe('codec', function () {
       for (const k of ['errno', 'code', 'syscall', 'path', 'message', 'stack']) assert.deepStrictEqual(out[k], err[k]);
     });
 
-    it('encodeError/decodeError turn anything thrown into an Error', function () {
+    it('encodeError: readValue gives back what was thrown, decodeError an Error', function () {
+      const NONE = Symbol('not cloneable: an Error record describes it');
+      const fn = function thrownFn() {};
       const cases = [
-        [new TypeError('t'), (e) => e instanceof TypeError && e.message === 't'],
-        ['a string', (e) => e.message === 'a string'],
-        [42, (e) => e.message === '42'],
-        [undefined, (e) => e.message === 'undefined'],
-        [Symbol('s'), (e) => e.message === 'Symbol(s)'],
-        [{ message: 'like an error', code: 'E_OBJ' }, (e) => e.message === 'like an error' && e.code === 'E_OBJ'],
-        [{ foo: 1 }, (e) => e.message === '[object Object]' && e.foo === 1],
-        [new MyError('m', () => {}), (e) => e.name === 'MyError' && e.code === 'E_MINE' && !('extra' in e)],
+        // [thrown, what readValue returns (NONE: an Error record), check of decodeError's Error]
+        [new TypeError('t'), NONE, (e) => e instanceof TypeError && e.message === 't'],
+        ['a string', 'a string', (e) => e.message === 'a string'],
+        [42, 42, (e) => e.message === '42'],
+        [null, null, (e) => e.message === 'null'],
+        [undefined, undefined, (e) => e.message === 'undefined'],
+        [[1, 2], [1, 2], (e) => e.message === '1,2'],
+        [{ message: 'like an error', code: 'E_OBJ' }, { message: 'like an error', code: 'E_OBJ' }, (e) => e.message === 'like an error' && e.code === 'E_OBJ'],
+        [{ foo: 1 }, { foo: 1 }, (e) => e.message === '[object Object]' && e.foo === 1],
+        [Symbol('s'), NONE, (e) => e.message === 'Symbol(s)'],
+        [fn, NONE, (e) => /thrownFn/.test(e.message)],
+        [{ message: 'holds a function', f: fn, n: 1 }, NONE, (e) => e.message === 'holds a function' && e.n === 1 && !('f' in e)],
+        [new MyError('m', () => {}), NONE, (e) => e.name === 'MyError' && e.code === 'E_MINE' && !('extra' in e)],
       ];
       enc.reset();
       for (const [thrown] of cases) encodeError(enc, thrown);
       dec.reset(enc.bytes());
-      for (const [thrown, ok] of cases) {
+      for (const [thrown, , ok] of cases) {
         const e = decodeError(dec);
         assert.ok(e instanceof Error, String(thrown));
         assert.ok(ok(e), `${String(thrown)} → ${e.stack}`);
       }
       assert.equal(dec.remaining, 0);
+      dec.reset(enc.bytes());
+      for (const [thrown, raw] of cases) {
+        const v = dec.readValue();
+        if (raw === NONE) assert.ok(v instanceof Error, String(thrown));
+        else assert.deepStrictEqual(v, raw);
+      }
     });
 
     it('decodeError wraps a value that is not an error', function () {
