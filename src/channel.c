@@ -88,7 +88,7 @@ int rp_channel_open(rp_channel_t *ch, void *base, size_t len) {
   if (magic != RP_CHANNEL_MAGIC || version != RP_CHANNEL_VERSION || header_bytes != RP_CHANNEL_HEADER_BYTES)
     return RP_ELAYOUT;
   if (cap < RP_CHANNEL_MIN_CAPACITY || cap > RP_CHANNEL_MAX_CAPACITY || (cap & (cap - 1)) != 0) return RP_ELAYOUT;
-  if (len - RP_CHANNEL_HEADER_BYTES < cap) return RP_ELAYOUT;
+  if (len - RP_CHANNEL_HEADER_BYTES != cap) return RP_ELAYOUT; /* exact size, as channelBytes() gives */
   if (max_record != rp_channel_max_record_for(cap)) return RP_ELAYOUT;
   ch->base = base;
   ch->data = (unsigned char *)base + RP_CHANNEL_HEADER_BYTES;

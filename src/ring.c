@@ -103,7 +103,7 @@ int rp_ring_check(const void *base, size_t len, uint32_t *capacity) {
       U32_AT(b, RP_RING_OFF_HEADER_BYTES) != RP_RING_HEADER_BYTES)
     return RP_ELAYOUT;
   uint32_t cap = cap_of(b);
-  if (rp_ring_bytes(cap, &need) != 0 || len < need) return RP_ELAYOUT;
+  if (rp_ring_bytes(cap, &need) != 0 || len != need) return RP_ELAYOUT; /* exact: a copy in a bigger buffer is not this ring */
   *capacity = cap;
   return 0;
 }

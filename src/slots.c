@@ -97,7 +97,7 @@ int rp_slots_check(const void *base, size_t len, rp_slots_info_t *info) {
       U32_AT(b, RP_SLOTS_OFF_META) != RP_SLOTS_META_OFFSET)
     return RP_ELAYOUT;
   uint32_t slot_size = U32_AT(b, RP_SLOTS_OFF_SLOT_SIZE), slots = U32_AT(b, RP_SLOTS_OFF_SLOTS);
-  if (rp_slots_bytes(slot_size, slots, &need, &data) != 0 || len < need || U32_AT(b, RP_SLOTS_OFF_DATA) != data)
+  if (rp_slots_bytes(slot_size, slots, &need, &data) != 0 || len != need || U32_AT(b, RP_SLOTS_OFF_DATA) != data)
     return RP_ELAYOUT;
   if (info) {
     info->slot_size = slot_size;
