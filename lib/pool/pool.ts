@@ -14,8 +14,8 @@ import { performance } from 'node:perf_hooks';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { Decoder, Encoder } from '../codec';
-import { RingpoolTypeError } from '../errors';
+import { DataCloneError, Decoder, Encoder } from '../codec';
+import { RingpoolRangeError, RingpoolTypeError } from '../errors';
 import { native } from '../native';
 import { describe } from '../validate';
 import { nextWaitToken } from '../wait';
@@ -30,7 +30,8 @@ import { Task } from './task';
 import type { ExecOptions, TaskOwner } from './task';
 import { WorkerHandle } from './worker-handle';
 import { kSubmit } from './internal';
-import { getContext } from './worker-api';
+import { getContext, isTransfer } from './worker-api';
+import type { TransferListItem } from 'node:worker_threads';
 import * as batch from '../batch';
 import type { BatchOptions, BatchPromise, BatchResult, MapRegionsOptions, MapRegionsResult, MapStreamOptions, ReduceOptions } from '../batch';
 import type { ResultSink } from './worker-handle';
@@ -94,7 +95,12 @@ export class Pool extends EventEmitter implements ResultSink, TaskOwner {
     if (script !== undefined && script !== null && typeof script !== 'string' && !(script instanceof URL)) {
       throw new RingpoolTypeError('ERR_RINGPOOL_INVALID_ARG_TYPE', `script must be a path, a file URL or undefined, got ${describe(script)}`);
     }
-    this.script = script === undefined || script === null ? null : script instanceof URL ? fileURLToPath(script) : path.resolve(script);
+    this.script =
+      script === undefined || script === null
+        ? null
+        : script instanceof URL || script.startsWith('file:')
+          ? fileURLToPath(script)
+          : path.resolve(script);
     this.#opts = resolveOptions(options);
     this.#queue = this.#opts.queue;
     // Large enough for any result record (records are at most half the channel).
@@ -112,11 +118,22 @@ export class Pool extends EventEmitter implements ResultSink, TaskOwner {
       throw new RingpoolTypeError('ERR_RINGPOOL_INVALID_ARG_TYPE', `exec() params must be an array, got ${describe(params)}`);
     }
     let opts = checkExecOptions(options);
+    let args = (params ?? []) as unknown[];
+    if (args.some(isTransfer)) {
+      // workerpool-style Transfer objects among the params: send their messages, move their lists.
+      const moved: TransferListItem[] = [...(opts?.transfer ?? [])];
+      args = args.map((a) => {
+        if (!isTransfer(a)) return a;
+        moved.push(...(a.transfer as TransferListItem[]));
+        return a.message;
+      });
+      opts = { ...opts, transfer: moved };
+    }
     if (opts?.context === undefined) {
       const inherited = getContext();
       if (inherited !== undefined) opts = { ...opts, context: inherited };
     }
-    return this[kSubmit]<T>(method, (params ?? []) as unknown[], 0, opts);
+    return this[kSubmit]<T>(method, args, 0, opts);
   }
 
   /** @internal Queues a task whose arguments are already checked (exec and the batch APIs). */
@@ -290,7 +307,7 @@ export class Pool extends EventEmitter implements ResultSink, TaskOwner {
         try {
           if (!h.encodeTask(enc, t)) h.encodePortTask(enc, t);
         } catch (err) {
-          if (t.settle(false, err)) this.#failed++;
+          if (t.settle(false, asCloneError(err))) this.#failed++;
           continue;
         }
         this.#markDispatched(h, t);
@@ -479,9 +496,10 @@ export class Pool extends EventEmitter implements ResultSink, TaskOwner {
 
   /** @internal TaskOwner: TaskPromise.timeout(). */
   timeoutTask(t: Task, ms: number): void {
-    if (typeof ms !== 'number' || !(ms >= 0)) {
-      throw new RingpoolTypeError('ERR_RINGPOOL_INVALID_ARG_TYPE', `timeout() expects a number of milliseconds >= 0, got ${describe(ms)}`);
+    if (typeof ms !== 'number') {
+      throw new RingpoolTypeError('ERR_RINGPOOL_INVALID_ARG_TYPE', `timeout() expects a number of milliseconds, got ${describe(ms)}`);
     }
+    if (!(ms >= 0)) throw new RingpoolRangeError('ERR_RINGPOOL_OUT_OF_RANGE', `timeout() expects milliseconds >= 0, got ${ms}`);
     if (t.settled) return;
     const x = t.extras();
     x.timeoutMs = ms;
@@ -567,6 +585,12 @@ export class Pool extends EventEmitter implements ResultSink, TaskOwner {
   }
 }
 
+/** postMessage refuses values with a DOMException named DataCloneError: give it our class and code. */
+function asCloneError(err: unknown): unknown {
+  if (err instanceof Error && err.name === 'DataCloneError' && !(err instanceof DataCloneError)) return new DataCloneError(err.message);
+  return err;
+}
+
 function exitReason(h: WorkerHandle, code: number): string {
   const e = h.lastError;
   if (e instanceof Error) return `${e.name}: ${e.message}`;
@@ -592,8 +616,9 @@ export function checkExecOptions(options: unknown): ExecOptions | undefined {
   if (o.transfer !== undefined && !Array.isArray(o.transfer)) throw new RingpoolTypeError('ERR_RINGPOOL_INVALID_ARG_TYPE', `options.transfer must be an array, got ${describe(o.transfer)}`);
   if (o.priority !== undefined && typeof o.priority !== 'number') throw new RingpoolTypeError('ERR_RINGPOOL_INVALID_ARG_TYPE', `options.priority must be a number, got ${describe(o.priority)}`);
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw new RingpoolTypeError('ERR_RINGPOOL_INVALID_ARG_TYPE', `options.signal must be an AbortSignal, got ${describe(o.signal)}`);
-  if (o.timeout !== undefined && (typeof o.timeout !== 'number' || !(o.timeout >= 0))) {
-    throw new RingpoolTypeError('ERR_RINGPOOL_INVALID_ARG_TYPE', `options.timeout must be a number of milliseconds >= 0, got ${describe(o.timeout)}`);
+  if (o.timeout !== undefined) {
+    if (typeof o.timeout !== 'number') throw new RingpoolTypeError('ERR_RINGPOOL_INVALID_ARG_TYPE', `options.timeout must be a number of milliseconds, got ${describe(o.timeout)}`);
+    if (!(o.timeout >= 0)) throw new RingpoolRangeError('ERR_RINGPOOL_OUT_OF_RANGE', `options.timeout must be >= 0 ms, got ${o.timeout}`);
   }
   return o;
 }

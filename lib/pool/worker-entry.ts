@@ -22,6 +22,7 @@ import {
 } from './protocol';
 import type { PortResult, PortTask, WorkerBoot } from './protocol';
 import { installRuntime, isTransfer, takeRegisteredMethods } from './worker-api';
+import { RingpoolRangeError } from '../errors';
 import { revive } from './revive';
 import '../index'; // loads every shared structure so that their revivers are registered
 import type { TaskContext, WorkerMethods } from './worker-api';
@@ -39,6 +40,8 @@ const dec = new Decoder();
 const out = new Encoder(1 << 14);
 /** Flush a batch early past this size so records stay well under the channel's limit. */
 const kFlushAt = Math.min(1 << 16, maxResultRecord >> 1);
+/** Largest single message in a result record; bigger results take the port path. */
+const kMaxMessage = maxResultRecord - kFlushAt - 64;
 /** Spin this long (ms) looking for work before sleeping. */
 const kSpinMs = 0.05;
 
@@ -122,7 +125,17 @@ function writeEmit(id: number, payload: unknown): void {
     out.rewind(mark);
     throw err;
   }
-  scheduleFlush();
+  if (out.length - mark > kMaxMessage) {
+    out.rewind(mark);
+    throw new RingpoolRangeError('ERR_RINGPOOL_TOO_LARGE', `workerEmit(): the payload encodes to more than ${kMaxMessage} bytes`);
+  }
+  afterWrite();
+}
+
+/** Keeps the batch below kFlushAt between messages, so any message up to kMaxMessage fits a record. */
+function afterWrite(): void {
+  if (out.length >= kFlushAt) flush();
+  else scheduleFlush();
 }
 
 function writeResult(id: number, runMs: number, value: unknown): void {
@@ -136,7 +149,7 @@ function writeResult(id: number, runMs: number, value: unknown): void {
     out.writeU32(id);
     out.writeF64(runMs);
     out.writeValue(value);
-    if (out.length - mark > maxResultRecord - 64) throw new NeedsPortError();
+    if (out.length - mark > kMaxMessage) throw new NeedsPortError();
   } catch (err) {
     out.rewind(mark);
     if (err instanceof NeedsPortError) return sendPortResult(id, { ok: true, runMs, value }, []);
@@ -151,7 +164,7 @@ function writeError(id: number, runMs: number, err: unknown): void {
   out.writeU32(id);
   out.writeF64(runMs);
   encodeError(out, err);
-  if (out.length - mark > maxResultRecord - 64) {
+  if (out.length - mark > kMaxMessage) {
     out.rewind(mark);
     const e = new Encoder(256);
     encodeError(e, err);
@@ -168,7 +181,7 @@ function sendPortResult(id: number, msg: PortResult, transfer: TransferListItem[
   }
   out.writeU8(R_PORT);
   out.writeU32(id);
-  scheduleFlush();
+  afterWrite();
 }
 
 function scheduleFlush(): void {
@@ -210,6 +223,7 @@ function run(id: number, fn: ((...a: unknown[]) => unknown) | undefined, args: u
   if (Atomics.load(wctl, W_CANCEL + (seq % kCancelSlots)) === seq + 1) {
     out.writeU8(R_SKIP);
     out.writeU32(id);
+    if (out.length >= kFlushAt) flush();
     return;
   }
   if (!fn) {
@@ -512,10 +526,15 @@ function patchStream(stream: NodeJS.WriteStream, kind: number): void {
     const ctx = current();
     if (!ctx) return (original as (...a: unknown[]) => boolean)(chunk, ...rest);
     const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString();
-    out.writeU8(kind);
-    out.writeU32(ctx.id);
-    out.writeString(text);
-    scheduleFlush();
+    // 4 bytes per UTF-16 unit at most: pieces of kMaxMessage / 4 units always fit a message.
+    const piece = Math.max(1, Math.floor(kMaxMessage / 4) - 16);
+    for (let at = 0; at < text.length || at === 0; at += piece) {
+      out.writeU8(kind);
+      out.writeU32(ctx.id);
+      out.writeString(text.slice(at, at + piece));
+      afterWrite();
+      if (text.length === 0) break;
+    }
     const cb = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
     if (cb) queueMicrotask(cb);
     return true;

@@ -140,7 +140,8 @@ export class WorkerHandle {
       if (err instanceof NeedsPortError) return false;
       throw err;
     }
-    if (enc.length - mark > this.maxTaskRecord - 64) {
+    if (enc.length > this.maxTaskRecord - 64) {
+      // Too big for the record this batch goes in: the task takes the port path instead.
       enc.rewind(mark);
       return false;
     }
