@@ -334,12 +334,13 @@ function withIndex(err: Error, index: number): Error {
 }
 
 export function map<R>(pool: Pool, items: unknown, fn: unknown, options?: unknown): BatchPromise<R[]> {
-  const list = toItems(items, 'map()');
   checkTargetArg(fn, 'map()');
   const o = optObject(options, 'map()');
-  const chunk = optInt(o, 'chunkSize', 1) ?? defaultChunk(list.length, pool.maxWorkers);
+  const chunkOpt = optInt(o, 'chunkSize', 1);
   const concurrency = optInt(o, 'concurrency', 1) ?? Infinity;
   const onProgress = optFn(o, 'onProgress') as BatchOptions['onProgress'];
+  const list = toItems(items, 'map()'); // last: an iterable is consumed only once the call is known to be valid
+  const chunk = chunkOpt ?? defaultChunk(list.length, pool.maxWorkers);
   const total = list.length;
   const out = new Array<R>(total);
   let completed = 0;
@@ -364,20 +365,23 @@ export function map<R>(pool: Pool, items: unknown, fn: unknown, options?: unknow
 }
 
 export function reduce<A>(pool: Pool, items: unknown, fn: unknown, initial: A, options?: unknown): BatchPromise<A> {
-  const list = toItems(items, 'reduce()');
   checkTargetArg(fn, 'reduce()');
   const o = optObject(options, 'reduce()');
-  const chunk = optInt(o, 'chunkSize', 1) ?? defaultChunk(list.length, pool.maxWorkers);
+  const chunkOpt = optInt(o, 'chunkSize', 1);
   const concurrency = optInt(o, 'concurrency', 1) ?? Infinity;
   const combine = (optFn(o, 'combine') ?? (typeof fn === 'function' ? fn : undefined)) as ((a: A, b: A) => A) | undefined;
   if (!combine) typeError('reduce(): options.combine is required when the reducer is a method name (it runs on the main thread)');
+  const list = toItems(items, 'reduce()'); // last: an iterable is consumed only once the call is known to be valid
+  const chunk = chunkOpt ?? defaultChunk(list.length, pool.maxWorkers);
   const total = list.length;
   const accs = new Array<A>(Math.ceil(total / chunk));
   const runner = new ChunkRunner(
     pool, fn, M_REDUCE, total, chunk, concurrency,
     (start, count) => [...chunkArgs(list, start, count), initial],
     (start, _count, value) => {
-      accs[start / chunk] = value as A;
+      const [acc, err] = value as [A, [number, unknown] | null];
+      if (err) throw withIndex(asError(err[1]), start + err[0]);
+      accs[start / chunk] = acc;
     },
     (start, _count, err) => {
       throw withIndex(err, start);

@@ -8,6 +8,33 @@ export type { ChannelOptions } from './channel';
 export { SlotAllocator } from './slot-allocator';
 export type { SlotAllocatorOptions } from './slot-allocator';
 export {
+  Mutex,
+  RwLock,
+  Semaphore,
+  Barrier,
+  Latch,
+  Condition,
+  LockGuard,
+  SemaphorePermit,
+  NotOwnerError,
+  WouldDeadlockError,
+  BlockingMainThreadError,
+} from './sync';
+export type {
+  MutexHandle,
+  RwLockHandle,
+  SemaphoreHandle,
+  SemaphoreOptions,
+  BarrierHandle,
+  LatchHandle,
+  ConditionHandle,
+  ConditionWaitResult,
+  SyncHandle,
+  SyncWaitOptions,
+  SyncBlockingOptions,
+  SyncErrorCode,
+} from './sync';
+export {
   RingpoolError,
   RingpoolTypeError,
   RingpoolRangeError,
@@ -34,3 +61,5 @@ export {
   PoolTerminatedError,
 } from './pool/errors';
 export { DataCloneError } from './codec';
+export { SharedMap, SharedQueue, SharedArray, SharedRecord, transaction, readTransaction, QueueClosedError, TransactionConflictError } from './shared';
+export type { SharedMapOptions, SharedMemoryInfo, SharedQueueOptions, QueueWaitOptions, TransactionOptions, WatchEvent, WatchOptions, SharedKey } from './shared';

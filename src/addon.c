@@ -6,5 +6,8 @@ NAPI_MODULE_INIT() {
   if (!rp_bind_ring(env, exports)) return NULL;
   if (!rp_bind_channel(env, exports)) return NULL;
   if (!rp_bind_slots(env, exports)) return NULL;
+  if (!rp_bind_sync(env, exports)) return NULL;
+  if (!rp_bind_map(env, exports)) return NULL;
+  if (!rp_bind_squeue(env, exports)) return NULL;
   return exports;
 }

@@ -38,7 +38,7 @@
  *     its CAS of the block head (double-free detection) and its push CAS (availability).
  *   Memory in [start, top) only grows; freed blocks return to their class list (no
  *   coalescing): a workload whose value sizes keep changing can exhaust `limit` although
- *   `live` is smaller. SharedMap.memory reports both figures.
+ *   `live` is smaller. SharedMap.memory reports `used` (live) beside `allocated` (the length).
  *
  * CONCURRENCY
  *   rp_arena_init       nothing (before the region is shared)

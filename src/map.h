@@ -17,7 +17,7 @@
  *                 clear_epoch u32  bumped by every clear
  *   384  arena    allocator header (arena.h), RP_ARENA_HEADER_BYTES
  *  1408  stripes  stripes x 128 bytes, stripe s at RP_MAP_OFF_STRIPES + 128 s:
- *                 +0 lock u32   0 free, else the holder's live.h token | RP_MAP_LOCK_WAITERS
+ *                 +0 lock u32   0 free, else the holder's owner id | RP_MAP_LOCK_WAITERS
  *                 +4 seq u32    seqlock: odd while a writer changes this stripe's chains
  *                 +8 count u32  entries in this stripe
  *                 +12 cell i32  bumped on every change while watchers != 0 (JS waits here)
@@ -25,6 +25,7 @@
  *                 +20 intent_op, +24 intent_new, +28 intent_old  u32 write-ahead record
  *                 +32 writes u64  versions handed out (entry versions come from here)
  *                 +40 last_ms f64  wall-clock ms of the last change (for delete events)
+ *                 +48 repairs u32  times a dead holder's stripe was repaired and released
  *   then the initial bucket array (buckets x u32), then the arena's blocks up to the
  *   region's current length (the region grows up to max_bytes).
  *   Bucket: u32 ref (arena block, see arena.h) of the first entry of its chain, 0 = empty.
@@ -56,20 +57,22 @@
  *   stale read, never undefined behaviour; validation throws stale copies away.
  *
  * DEAD OWNERS (write-ahead intent)
- *   A lock word holds its holder's token. A writer that finds the lock held spins, then
- *   sleeps on the word in short slices, and after each looks at rp_live_alive(holder). If the
- *   holder is dead it takes the lock over with one CAS (so exactly one thread repairs) and
- *   repairs the stripe: a set or delete records {op, new, old} before touching the chains
- *   and clears `old` before freeing it, so the repairer frees `new` if it was never linked,
- *   frees `old` if it was unlinked but not freed, recounts the stripe, makes seq even, and
- *   clears the record. Reachability decides, so the repair is right at every step of the
- *   dead writer. A reader that sees seq odd for long checks the holder the same way.
- *   In ringpool's JS use every change is one native call, which JS termination cannot
- *   interrupt, so in practice a dead holder is one terminated inside SharedMap.update()'s
- *   callback: nothing half-done, the repair just frees the lock. The C tests kill writers at
- *   every step to exercise the rest. Multi-stripe operations (clear, resize, commit) record
- *   no intent: a death inside one can leak blocks, never corrupt a chain (every link is one
- *   store), and the repair recounts.
+ *   Owner ids are those of sync.h ("IDS"): the glue uses worker threadId + 1, and the lock
+ *   word holds the holder's id. As for sync.h's robust locks, the glue keeps a per-thread
+ *   list of the stripes its JS holds across calls (SharedMap.update() holds one while its
+ *   callback runs), and the env cleanup hook of a thread that dies (worker exit, terminate())
+ *   calls rp_map_release_dead for each: it repairs the stripe on the dead holder's behalf
+ *   and releases it, waking the writers that wait for it.
+ *   The repair uses the write-ahead record: a set or delete records {op, new, old} before
+ *   touching the chains and clears `old` before freeing it, so the repair frees `new` if it
+ *   was never linked, frees `old` if it was unlinked but not freed, recounts the stripe,
+ *   makes seq even, and clears the record. Reachability decides, so the repair is right at
+ *   every step of the dead writer, except that a death between clearing `old` and freeing it
+ *   leaks that one block (the price of never freeing a block twice). In ringpool's JS use every change is one native call,
+ *   which JS termination cannot interrupt, so in practice the dead holder is one terminated
+ *   inside update()'s callback with nothing half-done and the repair only frees the lock;
+ *   the C tests kill writers at every step to exercise the rest. Multi-stripe operations
+ *   (clear, resize, commit) record no intent: they never leave a stripe locked across calls.
  *
  * CONCURRENCY
  *   operation              may run concurrently with
@@ -128,6 +131,7 @@
 #define RP_MAP_ST_INTENT_OLD 28
 #define RP_MAP_ST_WRITES 32
 #define RP_MAP_ST_LAST_MS 40
+#define RP_MAP_ST_REPAIRS 48
 
 #define RP_MAP_ENTRY_HEAD 32
 
@@ -138,14 +142,15 @@
 #define RP_MAP_MORE 5     /* scan: more to come (cursor updated) */
 /* RP_ARENA_GROW (1): grow the region to *need bytes, then retry; nothing was written. */
 
-/* Who is calling: the live.h token of the calling owner (locks record it), and how a
+/* Who is calling: the owner id (sync.h IDS: 1 .. 2^29 - 2; locks record it), and how a
  * blocking wait for a lock learns that its thread must give up (stop may be NULL). */
 typedef struct {
   uint32_t token;
   rp_stop_fn stop;
   void *stop_ctx;
   /* Test hook (plain C tests only; 0 otherwise): set/delete stop dead after step n (1..3)
-   * as if their thread died there, leaving the lock held and the intent recorded. */
+   * as if their thread died there, leaving the lock held and the intent recorded; the test
+   * then plays the thread's teardown with rp_map_release_dead. */
   int crash_step;
 } rp_map_ctx_t;
 
@@ -204,6 +209,9 @@ int rp_map_lock(void *base, size_t len, const rp_map_ctx_t *cx, const uint8_t *k
 /* Releases a stripe taken by rp_map_lock: 0, RP_ERANGE (no such stripe), RP_ESTATE (the
  * caller does not hold it). */
 int rp_map_unlock(void *base, const rp_map_ctx_t *cx, uint32_t stripe);
+/* Teardown of a dead holder: if stripe is held by token, repairs it (DEAD OWNERS) and
+ * releases it. 0, RP_ERANGE, RP_ESTATE (not held by token). */
+int rp_map_release_dead(void *base, size_t len, uint32_t token, uint32_t stripe);
 
 /*
  * Copies entries into out as records { u32 klen; u32 vlen; u64 version; key; pad to 8;

@@ -92,5 +92,8 @@ bool rp_bind_wait(napi_env env, napi_value exports);
 bool rp_bind_ring(napi_env env, napi_value exports);
 bool rp_bind_channel(napi_env env, napi_value exports);
 bool rp_bind_slots(napi_env env, napi_value exports);
+bool rp_bind_sync(napi_env env, napi_value exports);
+bool rp_bind_map(napi_env env, napi_value exports);
+bool rp_bind_squeue(napi_env env, napi_value exports);
 
 #endif

@@ -656,12 +656,18 @@ int rp_sync_abandon(rp_sync_waiter_t *sw, int keep) {
 
 /* One link of a blocking wait. Heap-allocated because the notifier touches it after setting
  * `done` (the futex wake) while the waiter may already have returned: each side drops one
- * of two references, the last frees it (no access after the store that lets the other free). */
+ * of two references, the last frees it (no access after the store that lets the other free).
+ * done: 0 waiting (spinning), 2 waiting (parked on the futex), 1 delivered. A waiter spins a
+ * little before parking, so a hand-off to a thread that is still spinning costs no syscall. */
 typedef struct {
   rp_sync_waiter_t sw; /* first member */
   _Atomic uint32_t done;
   _Atomic uint32_t refs;
 } rp_blk_t;
+
+#define BLK_SPIN 0u
+#define BLK_DELIVERED 1u
+#define BLK_PARKED 2u
 
 static void blk_drop(rp_blk_t *b) {
   /* K1 acq_rel: the side that drops last sees all of the other's accesses before freeing. */
@@ -670,14 +676,28 @@ static void blk_drop(rp_blk_t *b) {
 
 static void blk_deliver(rp_sync_waiter_t *sw) {
   rp_blk_t *b = (rp_blk_t *)(void *)sw;
-  /* B1 release: publishes sw->outcome/phase; pairs with B2 in rp_sync_block. */
-  atomic_store_explicit(&b->done, 1, memory_order_release);
-  rp_futex_wake(&b->done, 1);
+  /* B1 release: publishes sw->outcome/phase; pairs with B2 in rp_sync_block. The exchange
+   * also tells whether the waiter parked (B3 made it 2 first) and so needs a futex wake. */
+  if (atomic_exchange_explicit(&b->done, BLK_DELIVERED, memory_order_acq_rel) == BLK_PARKED)
+    rp_futex_wake(&b->done, 1);
   blk_drop(b);
 }
 
+/* Admission attempts before a blocking wait parks for the first time. A lock held briefly by
+ * a thread that runs on another core is often free within a few hundred cycles, and taking it
+ * then saves the park and the wake (two futex calls and a context switch on each side).
+ * rp_sync_try never passes queued waiters (it honours W, P and H), so FIFO order is kept. */
+#define RP_SYNC_SPIN 100
+
 int rp_sync_block(_Atomic int32_t *base, int op, uint32_t id, uint32_t k, int64_t timeout_ns, rp_stop_fn stop,
                   void *ctx) {
+  if (timeout_ns != 0 && op >= RP_SYNC_OP_LOCK && op <= RP_SYNC_OP_ACQUIRE) {
+    for (int i = 0; i < RP_SYNC_SPIN; i++) {
+      int r = rp_sync_try(base, op, id, k);
+      if (r != 0) return r;
+      rp_cpu_relax();
+    }
+  }
   rp_sync_waiter_t cur; /* the state machine between links */
   rp_sync_waiter_init(&cur, base, op, id, k);
   int64_t deadline = timeout_ns < 0 ? -1 : rp_now_ns() + timeout_ns;
@@ -699,9 +719,23 @@ int rp_sync_block(_Atomic int32_t *base, int op, uint32_t id, uint32_t k, int64_
       return r;
     }
     int give_up = 0; /* 1 timeout, 2 stop */
+    int spins = 0;
     for (;;) {
       /* B2 acquire: sees the outcome written before B1. */
-      if (atomic_load_explicit(&b->done, memory_order_acquire)) break;
+      uint32_t d = atomic_load_explicit(&b->done, memory_order_acquire);
+      if (d == BLK_DELIVERED) break;
+      if (spins < RP_SYNC_SPIN) {
+        spins++;
+        rp_cpu_relax();
+        continue;
+      }
+      if (d == BLK_SPIN) {
+        /* B3 acquire on failure (it then read BLK_DELIVERED: same role as B2); success needs
+         * no ordering, the futex wait below re-reads the word. */
+        if (!atomic_compare_exchange_strong_explicit(&b->done, &d, BLK_PARKED, memory_order_acquire,
+                                                     memory_order_acquire))
+          break;
+      }
       int64_t slice = stop ? RP_WAIT_SLICE_NS : -1;
       if (deadline >= 0) {
         int64_t left = deadline - rp_now_ns();
@@ -711,8 +745,8 @@ int rp_sync_block(_Atomic int32_t *base, int op, uint32_t id, uint32_t k, int64_
         }
         if (slice < 0 || left < slice) slice = left;
       }
-      rp_futex_wait(&b->done, 0, slice);
-      if (stop && !atomic_load_explicit(&b->done, memory_order_acquire) && stop(ctx)) { /* B2 again */
+      rp_futex_wait(&b->done, BLK_PARKED, slice);
+      if (stop && atomic_load_explicit(&b->done, memory_order_acquire) != BLK_DELIVERED && stop(ctx)) { /* B2 again */
         give_up = 2;
         break;
       }
@@ -724,7 +758,14 @@ int rp_sync_block(_Atomic int32_t *base, int op, uint32_t id, uint32_t k, int64_
         return give_up == 2 ? RP_EINTR : c;
       }
       /* A delivery is under way (its on_wake runs or ran): wait for it, then undo or keep. */
-      while (!atomic_load_explicit(&b->done, memory_order_acquire)) rp_futex_wait(&b->done, 0, -1); /* B2 */
+      for (;;) {
+        uint32_t d = atomic_load_explicit(&b->done, memory_order_acquire); /* B2 */
+        if (d == BLK_DELIVERED) break;
+        if (d == BLK_SPIN && !atomic_compare_exchange_strong_explicit(&b->done, &d, BLK_PARKED, memory_order_acquire,
+                                                                      memory_order_acquire)) /* B3 */
+          break;
+        rp_futex_wait(&b->done, BLK_PARKED, -1);
+      }
       cur = b->sw;
       blk_drop(b);
       int res = rp_sync_abandon(&cur, give_up == 1);

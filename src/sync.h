@@ -81,9 +81,17 @@
  *
  * MEMORY ORDER. Every access to a shared word is seq_cst: the words take part in Dekker-style
  *   handshakes (store one word, load another) with each other and with the waiter table's
- *   count, and JS may read them with Atomics. Waiter-private fields (outcome, phase) are written
+ *   count, and JS touches some with Atomics (seq_cst): lib/sync does exactly the uncontended
+ *   first branches in JS, Mutex lock (CAS 0 -> id << 2) and unlock (CAS id << 2 -> 0), and
+ *   Semaphore acquire/release when no flag is set (CAS on the permit count, max checked);
+ *   every other case goes through this file. Waiter-private fields (outcome, phase) are written
  *   by on_wake before deliver and read by the waiter's thread after deliver; the deliver
  *   function provides the ordering (release/acquire on a flag or a lock).
+ *
+ * BLOCKING WAITS (rp_sync_block) try admission RP_SYNC_SPIN times before queueing, and spin
+ *   on their own delivery flag as long again before parking on it, so hand-offs between
+ *   running threads cost no syscall. Spinning never takes the lock out of turn: admission
+ *   honours W, P and H. Async waiters never spin (their thread must keep running its loop).
  *
  * CONCURRENCY
  *   operation                      may run concurrently with

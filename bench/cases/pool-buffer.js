@@ -47,7 +47,7 @@ module.exports = {
     ...worstPeerTargets('w5', MOVE, [{ key: 'mbs', label: 'MB/s' }]),
   ],
   async run(ctx) {
-    const n = ctx.pick(200, 100);
+    const n = ctx.pick(200, 50);
     const metrics = [{ key: 'mbs', label: `MB/s (${n} tasks in flight)`, unit: 'MB/s', better: 'higher' }];
 
     let inputs = Array.from({ length: n }, (_, i) => stamped(i));

@@ -44,8 +44,8 @@ module.exports = {
     // at 100,000 queued; their echo is slower still), so these groups run the minimum 5
     // repetitions, warm up with a smaller batch, and the echo uses 50,000 in a full run: at
     // 100,000 this case alone took ≈ 7 min on 2 cores, over the full run's budget.
-    const nNoop = ctx.pick(100000, 10000);
-    const nEcho = ctx.pick(50000, 10000);
+    const nNoop = ctx.pick(100000, 5000);
+    const nEcho = ctx.pick(50000, 5000);
     const batchOf = (n) => (warmup) => (warmup ? Math.min(n, 10000) : n);
     const opts = (metric) => ({ metrics: [metric], reps: 5, timeoutMs: ctx.pick(120000, 60000) });
 

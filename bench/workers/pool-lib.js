@@ -196,11 +196,17 @@ function poolSubjects(ctx, { sample, prewarm: warm = true, init, kinds = KINDS }
     async setup() {
       const adapter = await loadAdapter(kind, ctx);
       const st = { adapter, p: null };
-      if (warm) {
-        st.p = adapter.create();
-        await prewarm(st.p);
+      try {
+        if (warm) {
+          st.p = adapter.create();
+          await prewarm(st.p);
+        }
+        if (init) await init(st);
+      } catch (err) {
+        // The harness gets no state back from a failed setup: stop the pool here.
+        if (st.p) await h.withTimeout(Promise.resolve(st.p.destroy()), 10000, 'destroy after failed setup').catch(() => {});
+        throw err;
       }
-      if (init) await init(st);
       return st;
     },
     sample: (st, info) => sample(st.p, info, st),

@@ -283,6 +283,16 @@ export class Pool extends EventEmitter implements ResultSink, TaskOwner {
     return best;
   }
 
+  /** Workers that could take a task now (at least 1), counting those that may still be spawned. */
+  #takers(depth: number): number {
+    let n = 0;
+    for (const h of this.#workers) {
+      if (!h.retiring && h.inflight.size < depth && h.seq < this.#opts.maxTasksPerWorker && !this.#pending.has(h)) n++;
+    }
+    if (this.#canSpawn()) n += this.#opts.maxWorkers - this.#workers.size;
+    return Math.max(1, n);
+  }
+
   #dispatch(): void {
     if (this.#terminated) return;
     for (const [h, batches] of this.#pending) {
@@ -300,7 +310,10 @@ export class Pool extends EventEmitter implements ResultSink, TaskOwner {
       enc.reset();
       let n = 0;
       const maxSeq = this.#opts.maxTasksPerWorker;
-      while (h.inflight.size < depth && enc.length < kBatchBytes && h.seq < maxSeq) {
+      // Spread a short queue over the workers that can take tasks (batch chunks and regions
+      // are few and long): filling the first one up to its depth would leave the others idle.
+      const share = Math.ceil(this.#queue.size() / this.#takers(depth));
+      while (h.inflight.size < depth && n < share && enc.length < kBatchBytes && h.seq < maxSeq) {
         const t = this.#queue.pop() as Task | undefined;
         if (!t) break;
         if (t.settled) continue; // cancelled while queued in a queue without remove()
@@ -522,7 +535,10 @@ export class Pool extends EventEmitter implements ResultSink, TaskOwner {
     if (!h) return;
     h.cancel(this.#enc, t);
     t.extras().killTimer = setTimeout(() => {
-      if (h.inflight.has(t.id) && !h.exited) {
+      // Only a task that started can hold the worker: one still queued in the worker's channel
+      // sees its cancel flag and is skipped, so killing the worker would only take down
+      // whatever else runs there.
+      if (h.inflight.has(t.id) && !h.exited && t.seq <= h.started) {
         h.retiring = true;
         void h.worker.terminate();
       }

@@ -300,7 +300,12 @@ function failEarly(id: number, err: unknown): void {
 /** Runs a plain task (mode 0) or a batch chunk (mode M_*) once its target is known. */
 function startTask(id: number, mode: number, fn: Fn | undefined, args: unknown[], name: string): void {
   if (mode === 0 || !fn) run(id, fn, args, name);
-  else run(id, batchRunner(mode, fn, args), [], name);
+  else {
+    run(id, batchRunner(mode, fn, args), [], name);
+    // Publish a chunk's result before the next task starts: failFast, onProgress, onRegion and
+    // mapStream must see it while this worker goes on with later chunks (or is held by one).
+    flush();
+  }
 }
 
 function readTarget(isFn: boolean): { fn: Fn | undefined; name: string; err?: unknown } {
@@ -406,19 +411,26 @@ function batchRunner(mode: number, fn: Fn, args: unknown[]): (this: Context) => 
     const count = args[2] as number;
     const base = args[3] as number;
     if (mode === M_REDUCE) {
+      // [acc, null], or [undefined, [offsetInChunk, error]] so that the main thread can name the item
       let acc: unknown = args[4];
       for (let i = 0; i < count; i++) {
-        if ((i & 255) === 255 && this.isCancelled()) throw cancelledError();
-        acc = fn.call(this, acc, items[offset + i], base + i);
-        if (isThenable(acc)) return reduceAsync(this, fn, items, offset, count, base, i + 1, acc);
+        if (i > 0 && this.isCancelled()) throw cancelledError();
+        try {
+          acc = fn.call(this, acc, items[offset + i], base + i);
+        } catch (err) {
+          return [undefined, [i, err]];
+        }
+        if (isThenable(acc)) return reduceAsync(this, fn, items, offset, count, base, i, acc);
       }
-      return acc;
+      return [acc, null];
     }
-    const results = new Array<unknown>(count);
+    // Dense from the start: a hole left by a failed item would send the whole chunk result
+    // through the v8 serializer fallback, which drops the errors' name, code and own properties.
+    const results = new Array<unknown>(count).fill(undefined);
     let errors: [number, unknown][] | null = null;
     let pending: Promise<void>[] | null = null;
     for (let i = 0; i < count; i++) {
-      if ((i & 255) === 255 && this.isCancelled()) throw cancelledError();
+      if (i > 0 && this.isCancelled()) throw cancelledError(); // one atomic load: a cancelled chunk stops at its next item
       let r: unknown;
       try {
         r = mode === M_EACH ? fn.call(this, items[offset + i], base + i) : fn.apply(this, items[offset + i] as unknown[]);
@@ -445,13 +457,19 @@ function batchRunner(mode: number, fn: Fn, args: unknown[]): (this: Context) => 
   };
 }
 
-async function reduceAsync(ctx: Context, fn: Fn, items: ArrayLike<unknown>, offset: number, count: number, base: number, from: number, first: PromiseLike<unknown>): Promise<unknown> {
-  let acc = await first;
-  for (let i = from; i < count; i++) {
-    if (ctx.isCancelled()) throw cancelledError();
-    acc = await fn.call(ctx, acc, items[offset + i], base + i);
+async function reduceAsync(ctx: Context, fn: Fn, items: ArrayLike<unknown>, offset: number, count: number, base: number, at: number, first: PromiseLike<unknown>): Promise<unknown> {
+  let i = at;
+  try {
+    let acc = await first;
+    for (i = at + 1; i < count; i++) {
+      if (ctx.isCancelled()) throw cancelledError();
+      acc = await fn.call(ctx, acc, items[offset + i], base + i);
+    }
+    return [acc, null];
+  } catch (err) {
+    if (ctx.isCancelled()) throw err;
+    return [undefined, [i, err]];
   }
-  return acc;
 }
 
 /** Takes every record that is there now; returns how many messages it handled. */

@@ -3,7 +3,7 @@
 // the pool ran), failures at the first / middle / last index with and without failFast,
 // onProgress, concurrency, async functions, named methods and unknown methods.
 const assert = require('node:assert/strict');
-const { rp, fixture, shared, until, release, untilIdle, usePools, outcome, gatedParams, range, STARTED } = require('./support');
+const { rp, fixture, shared, until, release, untilIdle, usePools, outcome, within, sharedPool, gatedParams, range, STARTED } = require('./support');
 
 const { pool } = rp;
 const methods = fixture('batch-methods.js');
@@ -21,9 +21,10 @@ function failAt(x, bad) {
 describe('batch: execBatch', () => {
   const track = usePools();
   const newPool = (opts = {}) => track(pool(methods, { minWorkers: 2, maxWorkers: 2, ...opts }));
+  const common = sharedPool();
 
   it('returns results in input order, with successes, no failures and a duration', async () => {
-    const p = newPool();
+    const p = common();
     const params = range(1000).map((i) => [i, 1000 - i]);
     const r = await p.execBatch((a, b) => a * 2 + b, params, { chunkSize: 7 });
     assert.deepEqual(r.results, range(1000).map((i) => i * 2 + 1000 - i));
@@ -34,7 +35,7 @@ describe('batch: execBatch', () => {
   });
 
   it('the returned promise is a real Promise with cancel()', async () => {
-    const p = newPool();
+    const p = common();
     const b = p.execBatch((x) => x, [[1]]);
     assert.ok(b instanceof Promise);
     assert.equal(typeof b.cancel, 'function');
@@ -43,7 +44,7 @@ describe('batch: execBatch', () => {
   });
 
   it('empty input resolves to empty lists without running a task', async () => {
-    const p = newPool();
+    const p = common();
     const before = p.stats().completedTasks;
     let calls = 0;
     const r = await p.execBatch((x) => x, [], { onProgress: () => calls++ });
@@ -55,7 +56,7 @@ describe('batch: execBatch', () => {
   });
 
   it('one item', async () => {
-    const p = newPool();
+    const p = common();
     const r = await p.execBatch((a, b) => a + b, [[2, 3]]);
     assert.deepEqual(r.results, [5]);
     assert.deepEqual(r.successes, [5]);
@@ -64,7 +65,7 @@ describe('batch: execBatch', () => {
   const n = 23;
   for (const chunkSize of [1, 2, n - 1, n, n + 1, 5]) {
     it(`chunkSize ${chunkSize} over ${n} items: ceil(n / chunkSize) tasks, every index right`, async () => {
-      const p = newPool();
+      const p = common();
       await p.exec((x) => x, [0]); // workers up
       const before = p.stats().completedTasks;
       const params = range(n).map((i) => [i, `s${i}`]);
@@ -77,7 +78,7 @@ describe('batch: execBatch', () => {
   for (const [where, bad] of [['first', 0], ['middle', 11], ['last', 22]]) {
     for (const chunkSize of [1, 4, 23]) {
       it(`collects a failure at the ${where} index (chunkSize ${chunkSize}) and keeps every other result`, async () => {
-        const p = newPool();
+        const p = common();
         const r = await p.execBatch(failAt, range(n).map((i) => [i, bad]), { chunkSize });
         assert.equal(r.results.length, n);
         assert.equal(r.failures.length, 1);
@@ -91,7 +92,7 @@ describe('batch: execBatch', () => {
       });
 
       it(`failFast rejects with the failure at the ${where} index (chunkSize ${chunkSize})`, async () => {
-        const p = newPool();
+        const p = common();
         const o = await outcome(p.execBatch(failAt, range(n).map((i) => [i, bad]), { chunkSize, failFast: true }));
         assert.equal(o.ok, false);
         assert.equal(o.error.message, `item ${bad} is invalid`);
@@ -100,7 +101,7 @@ describe('batch: execBatch', () => {
   }
 
   it('errors thrown by items keep their class, code and own properties (as exec does)', async () => {
-    const p = newPool();
+    const p = common();
     const viaExec = await outcome(p.exec(failAt, [1, 1]));
     assert.equal(viaExec.error.code, 'E_BAD_ITEM'); // what exec preserves
     for (const chunkSize of [1, 3]) {
@@ -119,7 +120,7 @@ describe('batch: execBatch', () => {
   });
 
   it('a non-Error throw arrives as a TaskError holding the value, at its index', async () => {
-    const p = newPool();
+    const p = common();
     const r = await p.execBatch((x) => {
       if (x === 2) throw 'plain string';
       return x;
@@ -131,7 +132,7 @@ describe('batch: execBatch', () => {
   });
 
   it('several failures in one chunk are all collected at their indexes', async () => {
-    const p = newPool();
+    const p = common();
     const r = await p.execBatch((x) => {
       if (x % 3 === 0) throw new Error(`bad ${x}`);
       return x;
@@ -141,11 +142,47 @@ describe('batch: execBatch', () => {
     assert.deepEqual(r.successes, range(20).filter((i) => i % 3 !== 0));
   });
 
-  it('failFast cancels what is queued or running: after the gate opens at most one gated item per worker ran', async () => {
-    // 4 tasks of 1 item per worker at most: worker A gets items 0-3, worker B 4-7, the rest
-    // waits on the main thread. Item 0 fails at once; every other item is gated.
-    const p = newPool({ concurrentTasksPerWorker: 4 });
+  it('failFast cancels what is queued or running: after the gate opens, no more than the running items ran', async () => {
+    // One task per worker at a time: item 0 fails on one worker while the other worker holds
+    // item 1 at the gate; the rest waits on the main thread. At most one more item can start
+    // between the failure and the cancellation (on the worker that reported it).
+    const p = newPool({ concurrentTasksPerWorker: 1 });
     await Promise.all([p.exec((x) => x, [0]), p.exec((x) => x, [1])]);
+    const ctl = shared(4);
+    const fn = (ctl, i) => {
+      if (i === 0) {
+        while (Atomics.load(ctl, 1) === 0) Atomics.wait(ctl, 1, 0); // fail once item 1 holds the other worker
+        throw new Error('first item fails');
+      }
+      Atomics.add(ctl, 1, 1);
+      Atomics.notify(ctl, 1);
+      while (Atomics.load(ctl, 0) === 0) Atomics.wait(ctl, 0, 0);
+      return i;
+    };
+    const o = await within(outcome(p.execBatch(fn, range(40).map((i) => [ctl, i]), { chunkSize: 1, failFast: true })),
+      10000, 'failFast did not reject', () => release(ctl));
+    assert.equal(o.ok, false);
+    assert.equal(o.error.message, 'first item fails');
+    release(ctl);
+    await untilIdle(p);
+    const ran = Atomics.load(ctl, STARTED);
+    assert.ok(ran >= 1 && ran <= 2, `${ran} gated items started; after failFast only item 1 (and at most one item that was already dispatched) may run`);
+    assert.equal(p.stats().activeTasks, 0);
+    // Without failFast every item runs.
+    const ctl2 = shared(4);
+    release(ctl2);
+    Atomics.store(ctl2, 1, 1);
+    const all = await p.execBatch(fn, range(40).map((i) => [ctl2, i]), { chunkSize: 1 });
+    assert.equal(all.failures.length, 1);
+    assert.equal(Atomics.load(ctl2, STARTED), 1 + 39);
+  });
+
+  it('a failure is reported (and failFast rejects) while later items of the same worker still run', async () => {
+    // One worker; items 0-3 are handed to it together. Item 0 fails at once, items 1-3 wait at
+    // the gate. failFast must see item 0's failure even if item 1 is held, i.e. the worker must
+    // publish a finished item's result before it goes on with the next one.
+    const p = newPool({ minWorkers: 1, maxWorkers: 1, concurrentTasksPerWorker: 4 });
+    await p.exec((x) => x, [0]);
     const ctl = shared(4);
     const fn = (ctl, i) => {
       if (i === 0) throw new Error('first item fails');
@@ -154,24 +191,21 @@ describe('batch: execBatch', () => {
       while (Atomics.load(ctl, 0) === 0) Atomics.wait(ctl, 0, 0);
       return i;
     };
-    const o = await outcome(p.execBatch(fn, range(40).map((i) => [ctl, i]), { chunkSize: 1, failFast: true }));
+    const settled = outcome(p.execBatch(fn, range(4).map((i) => [ctl, i]), { chunkSize: 1, failFast: true }));
+    const o = await within(settled, 5000,
+      "failFast did not reject while the next item was held at the gate: item 0's failure stayed in the worker until the items after it finished",
+      () => release(ctl));
     assert.equal(o.ok, false);
     assert.equal(o.error.message, 'first item fails');
     release(ctl);
     await untilIdle(p);
-    const ran = Atomics.load(ctl, STARTED);
-    assert.ok(ran <= 2, `${ran} gated items started after failFast (at most one per worker may have been running)`);
-    assert.equal(p.stats().activeTasks, 0);
-    // Without failFast every item runs.
-    const ctl2 = shared(4);
-    release(ctl2);
-    const all = await p.execBatch(fn, range(40).map((i) => [ctl2, i]), { chunkSize: 1 });
-    assert.equal(all.failures.length, 1);
-    assert.equal(Atomics.load(ctl2, STARTED), 39);
+    // the worker may have started the item after item 0 before the cancel reached it (it then
+    // held the worker, so nothing else could start); everything else was cancelled
+    assert.ok(Atomics.load(ctl, STARTED) <= 1, `${Atomics.load(ctl, STARTED)} gated items ran after failFast`);
   });
 
   it('onProgress is monotonic, counts items and ends at total', async () => {
-    const p = newPool();
+    const p = common();
     for (const chunkSize of [1, 3, 50, 100]) {
       const seen = [];
       await p.execBatch((x) => x, range(50).map((i) => [i]), {
@@ -188,7 +222,7 @@ describe('batch: execBatch', () => {
   });
 
   it('onProgress counts failed items too', async () => {
-    const p = newPool();
+    const p = common();
     const seen = [];
     await p.execBatch(failAt, range(10).map((i) => [i, 4]), { chunkSize: 2, onProgress: (d) => seen.push(d) });
     assert.equal(seen[seen.length - 1], 10);
@@ -197,7 +231,7 @@ describe('batch: execBatch', () => {
   it('concurrency caps the chunks of the call in flight at once', async () => {
     // Every item records how many items run at that moment; items of one chunk run one after
     // the other in their worker, so that count is the number of chunks running.
-    const p = newPool();
+    const p = common();
     const body = (ctl, i) => {
       const now = Atomics.add(ctl, 0, 1) + 1;
       for (let m = Atomics.load(ctl, 1); now > m; m = Atomics.load(ctl, 1)) Atomics.compareExchange(ctl, 1, m, now);
@@ -213,7 +247,7 @@ describe('batch: execBatch', () => {
   });
 
   it('runs async functions and keeps their order', async () => {
-    const p = newPool();
+    const p = common();
     const r = await p.execBatch(async (x) => {
       await new Promise((resolve) => setImmediate(resolve));
       if (x === 5) throw new Error('async 5');
@@ -224,7 +258,7 @@ describe('batch: execBatch', () => {
   });
 
   it('runs named methods of the worker script', async () => {
-    const p = newPool();
+    const p = common();
     const r = await p.execBatch('add', range(100).map((i) => [i, 1]), { chunkSize: 9 });
     assert.deepEqual(r.results, range(100).map((i) => i + 1));
     const a = await p.execBatch('slowDouble', [[1], [2], [3]]);
@@ -232,7 +266,7 @@ describe('batch: execBatch', () => {
   });
 
   it('an unknown method fails every item with ERR_RINGPOOL_UNKNOWN_METHOD (or rejects with failFast)', async () => {
-    const p = newPool();
+    const p = common();
     const r = await p.execBatch('nope', [[1], [2], [3]], { chunkSize: 2 });
     assert.equal(r.failures.length, 3);
     assert.deepEqual(r.failures.map((f) => f.index), [0, 1, 2]);
@@ -242,7 +276,7 @@ describe('batch: execBatch', () => {
   });
 
   it('gated items all run and release cleanly when nobody cancels', async () => {
-    const p = newPool();
+    const p = common();
     const ctl = shared(4);
     const b = p.execBatch(gatedParams, range(6).map((i) => [ctl, i]), { chunkSize: 1 });
     await until(ctl, STARTED, 1);

@@ -17,6 +17,13 @@
  *   outcome(p)         settles a promise into { ok, value } / { ok: false, error }
  *   expectThrow(fn, Cls, code)   fn() throws synchronously an instance of Cls with that code
  *   expectReject(p, Cls, code)   the same for a rejection
+ *   within(promise, ms, what, onGiveUp?)   the promise, or a rejection naming `what` if it has
+ *                      not settled after ms: a guard for "this must happen while other items
+ *                      are held at a gate" (then onGiveUp opens the gate so the test can end).
+ *                      The timer never decides a pass, it only turns a hang into a failure.
+ *   sharedPool(opts)   registers before/after hooks around one pool of batch-methods.js
+ *                      (2 workers, started and warmed once) for tests that do not need a
+ *                      fresh pool; returns a getter
  *
  * Cell conventions of the gated items (see gated() below and fixtures/batch-methods.js):
  *   ctl[GATE]    0 holds the gated items, 1 lets them go
@@ -120,6 +127,29 @@ async function expectReject(p, Cls, code) {
   await assert.rejects(p, (e) => checkError(e, Cls, code));
 }
 
+function within(promise, ms, what, onGiveUp) {
+  let timer;
+  const guard = new Promise((_, reject) => {
+    timer = setTimeout(() => {
+      if (onGiveUp) onGiveUp();
+      reject(new Error(`${what} (gave up after ${ms} ms)`));
+    }, ms);
+  });
+  return Promise.race([promise, guard]).finally(() => clearTimeout(timer));
+}
+
+function sharedPool(opts = {}) {
+  let p;
+  before(async function () {
+    p = rp.pool(fixture('batch-methods.js'), { minWorkers: 2, maxWorkers: 2, ...opts });
+    await Promise.all([p.exec('double', [1]), p.exec('double', [2])]);
+  });
+  after(async function () {
+    if (p) await p.terminate(true);
+  });
+  return () => p;
+}
+
 /**
  * Item bodies run in the workers (plain functions: their source is what travels).
  *   gatedParams(ctl, i) announces itself on ctl[STARTED], blocks its thread until ctl[GATE]
@@ -151,6 +181,6 @@ function range(n) {
 }
 
 module.exports = {
-  rp, root, fixture, shared, until, release, untilIdle, isIdle, usePools, outcome, expectThrow, expectReject,
+  rp, root, fixture, shared, until, release, untilIdle, isIdle, usePools, outcome, expectThrow, expectReject, within, sharedPool,
   gatedParams, gatedItem, range, GATE, STARTED, DONE, kDeadlineMs,
 };

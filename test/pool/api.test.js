@@ -182,7 +182,8 @@ describe('pool: worker scripts and function tasks', () => {
     assert.equal(await p.exec('square', [6]), 36);
   });
 
-  it("a file URL string ('file:///...')", async () => {
+  it("a file URL string ('file:///...')", async function () {
+    this.timeout(8000); // a script that cannot load is retried for well under a second
     const p = track(pool(pathToFileURL(methods).href, { maxWorkers: 1 }));
     assert.equal(await p.exec('square', [5]), 25);
   });
@@ -199,7 +200,8 @@ describe('pool: worker scripts and function tasks', () => {
     assert.equal(await p.exec('default', ['a', 'b']), 'default:a:b');
   });
 
-  it('an ES module (.mjs) with named and default exports, using workerEmit', async () => {
+  it('an ES module (.mjs) with named and default exports, using workerEmit', async function () {
+    this.timeout(8000); // a module that cannot load is given up on well within this
     const p = track(pool(fixture('exports-esm.mjs'), { maxWorkers: 1 }));
     assert.equal(await p.exec('triple', [5]), 15);
     assert.equal(await p.exec('default', ['x']), 'esm default x');
@@ -277,7 +279,8 @@ describe('pool: worker scripts and function tasks', () => {
     assert.equal(await t, 'x');
   });
 
-  it('proxy() of an ESM module lists its exports', async () => {
+  it('proxy() of an ESM module lists its exports', async function () {
+    this.timeout(8000); // a module that cannot load is given up on well within this
     const p = track(pool(fixture('exports-esm.mjs'), { maxWorkers: 1 }));
     const api = await p.proxy();
     assert.deepEqual(Object.keys(api).sort(), ['default', 'emitAndReturn', 'triple']);
@@ -303,6 +306,9 @@ describe('pool: worker scripts and function tasks', () => {
     await p.terminate();
     await assert.rejects(p.exec('echo', [2]), (e) => e instanceof PoolTerminatedError && e.code === 'ERR_RINGPOOL_POOL_TERMINATED');
     await p.terminate(); // idempotent
+    const s = p.stats();
+    assert.equal(s.completedTasks, 1);
+    assert.equal(s.failedTasks, 1, 'the refused task counts as failed, like QueueFullError and pre-aborted signals do');
   });
 
   it('onCreateWorker can override worker options; onTerminateWorker reports exits', async () => {
@@ -310,17 +316,19 @@ describe('pool: worker scripts and function tasks', () => {
     const terminated = [];
     const p = track(pool(methods, {
       maxWorkers: 1,
-      workerThreadOpts: { env: { FROM: 'base' } },
+      // (env replaces the worker's whole environment: keep the parent's, which may name the
+      // package under test, RINGPOOL_TEST_ROOT.)
+      workerThreadOpts: { env: { ...process.env, FROM: 'base' } },
       onCreateWorker: (info) => {
         created.push(info);
-        return { env: { FROM: 'override' } };
+        return { env: { ...process.env, FROM: 'override' } };
       },
       onTerminateWorker: (info) => terminated.push(info),
     }));
     assert.equal(await p.exec(() => process.env.FROM), 'override');
     assert.equal(created.length, 1);
     assert.equal(created[0].script, methods);
-    assert.deepEqual(created[0].workerThreadOpts.env, { FROM: 'base' });
+    assert.equal(created[0].workerThreadOpts.env.FROM, 'base');
     const tid = await p.exec('threadId');
     await p.terminate();
     assert.equal(terminated.length, 1);
@@ -328,9 +336,12 @@ describe('pool: worker scripts and function tasks', () => {
     assert.equal(typeof terminated[0].exitCode, 'number');
   });
 
-  it('workerThreadOpts reach the worker (env, argv)', async () => {
-    const p = track(pool(methods, { maxWorkers: 1, workerThreadOpts: { env: { RP_TEST: 'yes' }, argv: ['--flag'] } }));
-    assert.deepEqual(await p.exec(() => [process.env.RP_TEST, process.argv.includes('--flag')]), ['yes', true]);
+  it('workerThreadOpts reach the worker (env, argv, execArgv)', async () => {
+    const p = track(pool(methods, { maxWorkers: 1, workerThreadOpts: { env: { ...process.env, RP_TEST: 'yes' }, argv: ['--flag'], execArgv: ['--no-deprecation'] } }));
+    assert.deepEqual(
+      await p.exec(() => [process.env.RP_TEST, process.argv.includes('--flag'), process.execArgv, process.noDeprecation]),
+      ['yes', true, ['--no-deprecation'], true],
+    );
   });
 
   it('holding tasks release through shared memory (fixture sanity check)', async () => {

@@ -118,7 +118,9 @@ describe('pool: workers that exit', () => {
   });
 });
 
-describe('pool: workers that cannot start', () => {
+describe('pool: workers that cannot start', function () {
+  // Three attempts with 50 + 100 ms of back-off: a test that takes much longer has hung.
+  this.timeout(10000);
   const track = usePools();
 
   /** Runs n tasks on a broken script; returns their outcomes and the pool's events. */

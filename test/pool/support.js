@@ -41,7 +41,7 @@ async function until(i32, index, n, what = `cell ${index}`) {
     const v = Atomics.load(i32, index);
     if (v >= n) return v;
     const left = deadline - Date.now();
-    if (left <= 0) throw new Error(`gave up waiting for ${what} to reach ${n} (it is ${v})`);
+    if (left <= 0) throw new Error(`gave up waiting for ${what} to reach ${n} (it is ${v}); ${describeLivePools()}`);
     const r = Atomics.waitAsync(i32, index, v, left);
     if (r.async) await r.value;
   }
@@ -52,15 +52,28 @@ function release(i32, index) {
   Atomics.notify(i32, index);
 }
 
+/** Pools of the running test (for diagnostics when a wait gives up). */
+const live = new Set();
+
+function describeLivePools() {
+  if (live.size === 0) return 'no tracked pool';
+  return [...live].map((p) => {
+    const s = p.stats();
+    return `pool: ${s.totalWorkers} workers (${s.busyWorkers} busy), ${s.pendingTasks} queued, ${s.activeTasks} active, ${s.completedTasks} completed, ${s.failedTasks} failed`;
+  }).join('; ');
+}
+
 function usePools() {
   const pools = new Set();
   afterEach(async function () {
     const all = [...pools];
     pools.clear();
+    for (const p of all) live.delete(p);
     await Promise.all(all.map((p) => p.terminate(true)));
   });
   return function track(p) {
     pools.add(p);
+    live.add(p);
     return p;
   };
 }

@@ -1,0 +1,5 @@
+'use strict';
+// tinypool worker script (cases/batch-*.js): named exports, selected with run(arg, { name }).
+const { double, addPair } = require('./batch-tasks');
+
+module.exports = { double, addPair };

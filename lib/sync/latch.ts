@@ -1,0 +1,100 @@
+/**
+ * Latch: a one-shot countdown. countDown() lowers the count; once it reaches zero every
+ * wait() returns, and stays open for good.
+ */
+import { RingpoolRangeError, RingpoolTypeError, TimeoutError } from '../errors';
+import { native } from '../native';
+import { describe } from '../validate';
+import {
+  acquireAsync,
+  assertCount,
+  attachCore,
+  type Core,
+  createCore,
+  readBlockingOptions,
+  readWaitOptions,
+  type SyncBlockingOptions,
+  type SyncHandle,
+  type SyncWaitOptions,
+} from './common';
+import { Kind, kState, Op } from './native-sync';
+
+export type LatchHandle = SyncHandle<'Latch'>;
+
+const kMaxCount = 0x7fffffff;
+
+let attaching: unknown;
+let attachingSet = false;
+
+export class Latch {
+  readonly #core: Core;
+
+  /** @param count arrivals until it opens: an integer from 0 (open at once) to 2^31 - 1 */
+  constructor(count: number) {
+    if (attachingSet) {
+      const h = attaching;
+      attaching = undefined;
+      attachingSet = false;
+      this.#core = attachCore(this, Kind.Latch, h);
+      return;
+    }
+    if (typeof count !== 'number') {
+      throw new RingpoolTypeError('ERR_RINGPOOL_INVALID_ARG_TYPE', `count must be a number, got ${describe(count)}`);
+    }
+    if (!Number.isInteger(count) || count < 0 || count > kMaxCount) {
+      throw new RingpoolRangeError('ERR_RINGPOOL_OUT_OF_RANGE', `count must be an integer from 0 to ${kMaxCount}, got ${count}`);
+    }
+    this.#core = createCore(this, Kind.Latch, count, 0);
+  }
+
+  /** The same latch from `l.handle` (or `l.buffer`). @throws RingpoolTypeError ERR_RINGPOOL_BAD_LAYOUT */
+  static from(handle: LatchHandle | SharedArrayBuffer): Latch {
+    attaching = handle;
+    attachingSet = true;
+    try {
+      return new Latch(0);
+    } finally {
+      attaching = undefined;
+      attachingSet = false;
+    }
+  }
+
+  get handle(): LatchHandle {
+    return { kind: 'Latch', buffer: this.#core.buffer };
+  }
+
+  get buffer(): SharedArrayBuffer {
+    return this.#core.buffer;
+  }
+
+  /** The remaining count (a snapshot). */
+  get count(): number {
+    return Atomics.load(this.#core.i32, kState);
+  }
+
+  /** Lowers the count by k (default 1, saturating at zero) and returns what is left. At zero,
+   * every waiter is released. */
+  countDown(k = 1): number {
+    assertCount(k, 'k', kMaxCount);
+    return native.syncCountDown(this.#core.rec, k);
+  }
+
+  /** Whether it is open (count zero). Never waits. */
+  tryWait(): boolean {
+    return this.count === 0;
+  }
+
+  /** Resolves once the count is zero. Rejects with AbortError / TimeoutError. */
+  async wait(options?: SyncWaitOptions): Promise<void> {
+    const { signal, timeout } = readWaitOptions(options);
+    if (this.count === 0) return;
+    await acquireAsync(this.#core.rec, Op.Latch, 0, signal, timeout, 'Latch.wait');
+  }
+
+  /** Blocking wait for workers (main-thread rule: see Mutex.lockSync). */
+  waitSync(options?: SyncBlockingOptions): void {
+    const timeout = readBlockingOptions(options, 'Latch.waitSync');
+    if (this.count === 0) return;
+    if (native.syncAcquireSync(this.#core.rec, Op.Latch, 0, timeout) === 0) throw new TimeoutError(timeout, 'Latch.waitSync');
+  }
+}
