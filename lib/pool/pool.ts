@@ -58,8 +58,9 @@ const kBatchBytes = 1 << 15;
 /** Aim for about this much queued work (ms) at each worker when choosing its depth. */
 const kTargetQueuedMs = 2;
 const kMaxSpawnAttempts = 3;
-/** Main-thread spin before parking, only while recent tasks ran shorter than kSpinIfRunMsBelow. */
-const kMainSpinMs = 0.03;
+/** Main-thread spin before parking, only while recent tasks ran shorter than kSpinIfRunMsBelow;
+ * the budget adapts like the workers' (see worker-entry.ts). */
+const kMainSpinMaxMs = 0.05;
 const kSpinIfRunMsBelow = 0.05;
 const kMaxSpinRounds = 64;
 
@@ -85,6 +86,8 @@ export class Pool extends EventEmitter implements ResultSink, TaskOwner {
   /** Token of the armed doorbell wait (0: not armed). */
   #armed = 0;
   #pumping = false;
+  #spinMs = 0.03; // adaptive main-thread spin budget, ms
+  #spinSkips = 0;
   #terminated = false;
   #spawnFailures = 0;
   #spawnBlockedUntil = 0;
@@ -457,11 +460,22 @@ export class Pool extends EventEmitter implements ResultSink, TaskOwner {
   }
 
   #spinForResults(): boolean {
-    const until = performance.now() + kMainSpinMs;
-    for (let i = 0; ; i++) {
-      if (this.#resultsWaiting()) return true;
-      if ((i & 15) === 15 && performance.now() >= until) return false;
+    if (this.#spinMs <= 0) {
+      // Probe again now and then: conditions change.
+      if (++this.#spinSkips < 64) return false;
+      this.#spinSkips = 0;
+      this.#spinMs = 0.01;
     }
+    const until = performance.now() + this.#spinMs;
+    for (let i = 0; ; i++) {
+      if (this.#resultsWaiting()) {
+        this.#spinMs = Math.min(kMainSpinMaxMs, this.#spinMs * 1.5 + 0.005);
+        return true;
+      }
+      if ((i & 15) === 15 && performance.now() >= until) break;
+    }
+    this.#spinMs = this.#spinMs < 0.004 ? 0 : this.#spinMs / 2;
+    return false;
   }
 
   /** Parks on the doorbell (never blocks). False if results arrived meanwhile (pump again). */

@@ -19,8 +19,8 @@ export function registerReviver(kind: string, reviver: Reviver): void {
 
 /** Replaces marked plain objects by live instances, in place where possible. */
 export function revive(value: unknown, depth = 0): unknown {
-  const revivers = registry[kRevivers];
-  if (!revivers || depth > 64 || value === null || typeof value !== 'object') return value;
+  if (depth > 64 || value === null || typeof value !== 'object') return value;
+  const revivers = (registry[kRevivers] ??= new Map());
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) value[i] = revive(value[i], depth + 1);
     return value;
@@ -30,7 +30,13 @@ export function revive(value: unknown, depth = 0): unknown {
   const o = value as Record<string, unknown>;
   const kind = o[kMarker];
   if (typeof kind === 'string') {
-    const r = revivers.get(kind);
+    let r = revivers.get(kind);
+    if (!r) {
+      // The structure's module registers its reviver when loaded: load them all once.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      require('../index');
+      r = revivers.get(kind);
+    }
     if (r) return r(o);
   }
   for (const k of Object.keys(o)) o[k] = revive(o[k], depth + 1);

@@ -24,7 +24,6 @@ import type { PortResult, PortTask, WorkerBoot } from './protocol';
 import { installRuntime, isTransfer, takeRegisteredMethods } from './worker-api';
 import { RingpoolRangeError } from '../errors';
 import { revive } from './revive';
-import '../index'; // loads every shared structure so that their revivers are registered
 import type { TaskContext, WorkerMethods } from './worker-api';
 
 const boot = workerData as WorkerBoot;
@@ -42,8 +41,14 @@ const out = new Encoder(1 << 14);
 const kFlushAt = Math.min(1 << 16, maxResultRecord >> 1);
 /** Largest single message in a result record; bigger results take the port path. */
 const kMaxMessage = maxResultRecord - kFlushAt - 64;
-/** Spin this long (ms) looking for work before sleeping. */
-const kSpinMs = 0.05;
+/**
+ * Spin up to this long (ms) looking for work before sleeping. The budget adapts: it grows
+ * when work arrives during a spin or soon after falling asleep (the spin would have caught
+ * it), and shrinks when a spin finds nothing, so an oversubscribed machine does not lose a
+ * core to spinning that does not pay.
+ */
+const kMaxSpinMs = 0.1;
+let spinMs = 0.05;
 
 let methods: WorkerMethods = {};
 /** `require` inside function tasks, resolving from the process's working directory. */
@@ -143,6 +148,7 @@ function writeResult(id: number, runMs: number, value: unknown): void {
     sendPortResult(id, { ok: true, runMs, value: value.message }, value.transfer as TransferListItem[]);
     return;
   }
+  if (isLarge(value)) return sendPortResult(id, { ok: true, runMs, value }, []);
   const mark = out.mark();
   try {
     out.writeU8(R_OK);
@@ -156,6 +162,12 @@ function writeResult(id: number, runMs: number, value: unknown): void {
     return writeError(id, runMs, err);
   }
   if (out.length >= kFlushAt) flush();
+}
+
+/** A result that cannot fit a record anyway: skip encoding it only to throw the bytes away. */
+function isLarge(v: unknown): boolean {
+  if (v instanceof ArrayBuffer || ArrayBuffer.isView(v)) return v.byteLength > kMaxMessage;
+  return typeof v === 'string' && v.length > kMaxMessage;
 }
 
 function writeError(id: number, runMs: number, err: unknown): void {
@@ -494,17 +506,28 @@ function hasOwnWork(): boolean {
 }
 
 function spinForWork(): boolean {
-  const until = performance.now() + kSpinMs;
-  do {
-    if (native.channelPeekSize(taskI32) >= 0) return true;
-  } while (performance.now() < until);
+  if (spinMs <= 0) return false;
+  const until = performance.now() + spinMs;
+  for (let i = 0; ; i++) {
+    if (native.channelPeekSize(taskI32) >= 0) {
+      spinMs = Math.min(kMaxSpinMs, spinMs * 1.5 + 0.005);
+      return true;
+    }
+    if ((i & 7) === 7 && performance.now() >= until) break;
+  }
+  spinMs = spinMs < 0.004 ? 0 : spinMs / 2;
   return false;
 }
 
 function sleepNative(): void {
   Atomics.add(taskI32, layout.readerWaiters, 1);
   const seq = Atomics.load(taskI32, layout.dataSeq);
-  if (native.channelPeekSize(taskI32) < 0) native.wait(taskI32, layout.dataSeq, seq, Infinity);
+  if (native.channelPeekSize(taskI32) < 0) {
+    const t0 = performance.now();
+    native.wait(taskI32, layout.dataSeq, seq, Infinity);
+    // Woken soon after falling asleep: a spin of that length would have saved the wake-up.
+    if (performance.now() - t0 < 2 * kMaxSpinMs) spinMs = Math.max(spinMs, 0.05);
+  }
   Atomics.sub(taskI32, layout.readerWaiters, 1);
 }
 

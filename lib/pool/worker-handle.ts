@@ -107,6 +107,10 @@ export class WorkerHandle {
   encodeTask(enc: Encoder, task: Task): boolean {
     const transfer = task.x?.transfer;
     if (transfer !== undefined && transfer.length > 0) return false;
+    // Arguments that cannot fit a record anyway go straight to the port path, unencoded.
+    for (const a of task.args) {
+      if ((a instanceof ArrayBuffer || ArrayBuffer.isView(a)) && a.byteLength > this.maxTaskRecord >> 1) return false;
+    }
     const mark = enc.mark();
     try {
       const context = task.x?.context;

@@ -2,14 +2,14 @@
  * Errors of the shared collections. They extend RingpoolError; their codes are new members
  * of the code family (see RingpoolErrorCode), like the sync objects' (lib/sync/errors.ts).
  */
-import { RingpoolError, RingpoolRangeError, type RingpoolErrorCode } from '../errors';
+import { RingpoolError, RingpoolRangeError } from '../errors';
 
 export type SharedErrorCode = 'ERR_RINGPOOL_QUEUE_CLOSED' | 'ERR_RINGPOOL_TX_CONFLICT';
 
 /** enqueue on a closed SharedQueue, or dequeue on one that is closed and empty. */
 export class QueueClosedError extends RingpoolError {
   constructor(what: string) {
-    super('ERR_RINGPOOL_QUEUE_CLOSED' as RingpoolErrorCode, `${what}: the SharedQueue is closed`);
+    super('ERR_RINGPOOL_QUEUE_CLOSED', `${what}: the SharedQueue is closed`);
   }
 }
 
@@ -18,7 +18,7 @@ export class TransactionConflictError extends RingpoolError {
   readonly attempts: number;
   constructor(attempts: number) {
     super(
-      'ERR_RINGPOOL_TX_CONFLICT' as RingpoolErrorCode,
+      'ERR_RINGPOOL_TX_CONFLICT',
       `Transaction gave up after ${attempts} attempts: other threads kept changing what it read`,
     );
     this.attempts = attempts;
