@@ -90,6 +90,8 @@ export class Pool extends EventEmitter implements ResultSink, TaskOwner {
   #spinSkips = 0;
   #terminated = false;
   #spawnFailures = 0;
+  /** Start-up attempts are grouped in bursts; a burst that fails is reported once. */
+  #burst = 0;
   #spawnBlockedUntil = 0;
   #spawnTimer: NodeJS.Timeout | undefined;
 
@@ -155,6 +157,7 @@ export class Pool extends EventEmitter implements ResultSink, TaskOwner {
     const promise = TaskPromise.of<T>(task);
     if (this.#terminated) {
       task.settle(false, new PoolTerminatedError());
+      this.#failed++;
       return promise;
     }
     if (opts?.signal) {
@@ -359,6 +362,7 @@ export class Pool extends EventEmitter implements ResultSink, TaskOwner {
     const override = this.#opts.onCreateWorker?.({ script: this.script, workerThreadOpts: { ...base } });
     const opts = { ...base, ...(override ?? {}) };
     const h = new WorkerHandle(this.script, this.#ctl.buffer as SharedArrayBuffer, this.#opts.emitStdStreams, opts);
+    h.burst = this.#burst;
     this.#workers.add(h);
     h.worker.on('error', (err) => {
       h.lastError = err;
@@ -587,7 +591,7 @@ export class Pool extends EventEmitter implements ResultSink, TaskOwner {
     h.inflight.clear();
     this.emit('workerExit', { threadId: h.threadId, exitCode: code, reason });
     this.#opts.onTerminateWorker?.({ script: this.script, threadId: h.threadId, exitCode: code });
-    if (!h.ready && !h.retiring && !this.#terminated) this.#spawnFailed(h.lastError ?? new Error(reason));
+    if (!h.ready && !h.retiring && !this.#terminated && h.burst === this.#burst) this.#spawnFailed(h.lastError ?? new Error(reason));
     if (this.#terminated) return;
     while (this.#workers.size < this.#opts.minWorkers && this.#canSpawn()) this.#spawn();
     this.#pump();
@@ -598,9 +602,23 @@ export class Pool extends EventEmitter implements ResultSink, TaskOwner {
     if (this.#spawnFailures >= kMaxSpawnAttempts) {
       this.#spawnFailures = 0;
       this.#spawnBlockedUntil = 0;
+      this.#burst++; // workers of this burst that fail later are not reported again
       const err = new WorkerSpawnError(cause);
       for (let t = this.#queue.pop() as Task | undefined; t; t = this.#queue.pop() as Task | undefined) {
         if (t.settle(false, err)) this.#failed++;
+      }
+      // Tasks handed to workers of this burst that are still starting never ran: they fail
+      // with the burst, and those workers are stopped (their exits are not reported again).
+      for (const h of this.#workers) {
+        if (h.ready) continue;
+        for (const t of h.inflight.values()) {
+          this.#inflight--;
+          t.worker = undefined;
+          if (t.settle(false, err)) this.#failed++;
+        }
+        h.inflight.clear();
+        h.retiring = true;
+        void h.worker.terminate();
       }
       if (this.listenerCount('error') > 0) this.emit('error', err);
       return;
@@ -610,6 +628,7 @@ export class Pool extends EventEmitter implements ResultSink, TaskOwner {
     if (this.#spawnTimer) clearTimeout(this.#spawnTimer);
     this.#spawnTimer = setTimeout(() => {
       this.#spawnTimer = undefined;
+      this.#spawnBlockedUntil = 0; // timers may fire a little before performance.now() says
       this.#pump();
     }, backoff);
   }

@@ -54,6 +54,7 @@ export const R_SKIP = 5; // u32 id: cancelled before it started
 export const R_STDOUT = 6; // u32 id, string
 export const R_STDERR = 7; // u32 id, string
 export const R_READY = 8; // u32 0: the worker module loaded and the loop runs
+export const R_EMIT_PORT = 9; // u32 id; port message { emit: payload } (payloads holding shared memory)
 
 /** Built-in method that returns the worker's method names (for proxy()). */
 export const kMethodsMethod = "__ringpool_methods__";

@@ -13,12 +13,12 @@ import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 
-import { Decoder, Encoder, NeedsPortError, encodeError } from '../codec';
+import { DataCloneError, Decoder, Encoder, NeedsPortError, encodeError } from '../codec';
 import { native } from '../native';
 import { notify, waitAsync } from '../wait';
 import {
   C_DOORBELL, C_MAIN_SLEEPING, K_BATCH, K_CALL, K_CANCEL, K_CTX, K_FN, K_PORT_TASK, K_STOP, M_EACH, M_REDUCE, M_REGION, R_EMIT, R_ERR, R_OK, R_PORT, R_READY,
-  R_SKIP, R_STDERR, R_STDOUT, W_CANCEL, kMethodsMethod, W_SPACE_SEQ, W_SPACE_WAITERS, W_STARTED, kCancelSlots,
+  R_EMIT_PORT, R_SKIP, R_STDERR, R_STDOUT, W_CANCEL, kMethodsMethod, W_SPACE_SEQ, W_SPACE_WAITERS, W_STARTED, kCancelSlots,
 } from './protocol';
 import type { PortResult, PortTask, WorkerBoot } from './protocol';
 import { installRuntime, isTransfer, takeRegisteredMethods } from './worker-api';
@@ -98,8 +98,8 @@ class Context implements TaskContext {
 }
 
 const running = new Map<number, Context>(); // task id -> context, while running
-/** Follows a task across awaits: needed for stdout attribution and for exec contexts. */
-let als = boot.emitStdStreams ? new AsyncLocalStorage<Context>() : undefined;
+/** Follows a task across awaits: workerEmit(), getContext() and stdout attribution after an await. */
+let als: AsyncLocalStorage<Context> | undefined = new AsyncLocalStorage<Context>();
 /** Context sent (K_CTX) for the task that comes next in the batch. */
 let nextContext: { id: number; value: unknown } | undefined;
 let syncCurrent: Context | undefined;
@@ -128,7 +128,17 @@ function writeEmit(id: number, payload: unknown): void {
     out.writeValue(payload);
   } catch (err) {
     out.rewind(mark);
-    throw err;
+    if (!(err instanceof NeedsPortError)) throw err;
+    // Shared memory or a host object: it travels on the port, in order with the records.
+    try {
+      port.postMessage({ emit: payload });
+    } catch (e) {
+      throw asCloneError(e);
+    }
+    out.writeU8(R_EMIT_PORT);
+    out.writeU32(id);
+    afterWrite();
+    return;
   }
   if (out.length - mark > kMaxMessage) {
     out.rewind(mark);
@@ -185,11 +195,16 @@ function writeError(id: number, runMs: number, err: unknown): void {
   if (out.length >= kFlushAt) flush();
 }
 
+/** postMessage refuses values with a DOMException named DataCloneError: give it our class and code. */
+function asCloneError(err: unknown): unknown {
+  return err instanceof Error && err.name === 'DataCloneError' && !(err instanceof DataCloneError) ? new DataCloneError(err.message) : err;
+}
+
 function sendPortResult(id: number, msg: PortResult, transfer: TransferListItem[]): void {
   try {
     port.postMessage(msg, transfer);
   } catch (err) {
-    return writeError(id, msg.runMs, err);
+    return writeError(id, msg.runMs, asCloneError(err));
   }
   out.writeU8(R_PORT);
   out.writeU32(id);
@@ -582,8 +597,18 @@ function patchStream(stream: NodeJS.WriteStream, kind: number): void {
   }) as typeof stream.write;
 }
 
+/** A real dynamic import (TypeScript's CommonJS output would turn `import()` into `require`). */
+// eslint-disable-next-line @typescript-eslint/no-implied-eval
+const importModule = new Function('specifier', 'return import(specifier)') as (specifier: string) => Promise<Record<string, unknown>>;
+
 async function start(): Promise<void> {
   port.unref();
+  // A task that calls process.exit() (or an uncaught throw) ends the thread at once: publish
+  // the results of the tasks that finished before it, so they are not reported as lost.
+  process.on('exit', () => {
+    if (out.length > 0) native.channelSend(resI32, out.bytes());
+    ringDoorbell();
+  });
   if (boot.emitStdStreams) {
     patchStream(process.stdout, R_STDOUT);
     patchStream(process.stderr, R_STDERR);
@@ -593,14 +618,14 @@ async function start(): Promise<void> {
     const url = boot.script.startsWith('file:') ? boot.script : pathToFileURL(boot.script).href;
     let ns: Record<string, unknown>;
     if (/\.(mjs|mts)$/.test(boot.script)) {
-      ns = (await import(url)) as Record<string, unknown>;
+      ns = await importModule(url);
     } else {
       try {
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         ns = { default: require(boot.script) as unknown };
       } catch (err) {
         if ((err as { code?: string }).code !== 'ERR_REQUIRE_ESM') throw err;
-        ns = (await import(url)) as Record<string, unknown>;
+        ns = await importModule(url);
       }
     }
     methods = collectMethods(ns);

@@ -13,7 +13,7 @@ import { revive } from './revive';
 import { native } from '../native';
 import { notify } from '../wait';
 import {
-  K_BATCH, K_CALL, K_CANCEL, K_CTX, K_FN, K_PORT_TASK, K_STOP, R_EMIT, R_ERR, R_OK, R_PORT, R_READY, R_SKIP, R_STDERR, R_STDOUT,
+  K_BATCH, K_CALL, K_CANCEL, K_CTX, K_FN, K_PORT_TASK, K_STOP, R_EMIT, R_EMIT_PORT, R_ERR, R_OK, R_PORT, R_READY, R_SKIP, R_STDERR, R_STDOUT,
   W_CANCEL, W_SPACE_SEQ, W_SPACE_WAITERS, W_STARTED, kCancelSlots, kResultChannelBytes, kTaskChannelBytes, kWorkerCtlWords,
 } from './protocol';
 import type { PortResult, PortTask, WorkerBoot } from './protocol';
@@ -54,6 +54,8 @@ export class WorkerHandle {
   seq = 0;
   /** Tasks finished here, for maxTasksPerWorker. */
   finished = 0;
+  /** Start-up burst this worker belongs to (see Pool: one error per failed burst). */
+  burst = 0;
   /** Set by the 'error' event that precedes an abnormal exit. */
   lastError: unknown;
   idleTimer: NodeJS.Timeout | undefined;
@@ -246,6 +248,11 @@ export class WorkerHandle {
       case R_SKIP:
         if (task) sink.onSkip(this, task);
         return;
+      case R_EMIT_PORT: {
+        const m = receiveMessageOnPort(this.port)?.message as { emit?: unknown } | undefined;
+        if (task && m) sink.onEmit(task, revive(m.emit));
+        return;
+      }
       case R_EMIT: {
         const payload = dec.readValue();
         if (task) sink.onEmit(task, payload);
