@@ -10,6 +10,7 @@ import { assertOptionsObject, assertSignal, describe, normaliseTimeout } from '.
 import { nextWaitToken } from '../wait';
 import { BlockingMainThreadError, NotOwnerError, WouldDeadlockError } from './errors';
 import { Kind, kSyncBytes, Op, openRecord } from './native-sync';
+import { kMarker } from '../pool/revive';
 
 /** `Symbol.dispose` (Node >= 18.18 / 20.4), or the symbol Node's polyfill registers. */
 export const kDispose: typeof Symbol.dispose = (Symbol.dispose ??
@@ -58,7 +59,18 @@ export function createCore(owner: object, kind: Kind, param: number, initial: nu
   const buffer = new SharedArrayBuffer(kSyncBytes);
   const i32 = new Int32Array(buffer);
   native.syncInit(i32, kind, param, initial);
+  markTravel(owner, kind, buffer);
   return { buffer, i32, rec: openRecord(owner, i32, kind) };
+}
+
+/**
+ * Lets the object travel as a pool task argument or result: structured clone keeps own
+ * enumerable properties only, so the instance carries its kind marker and handle, and the
+ * reviver registered below rebuilds it on arrival (lib/pool/revive.ts).
+ */
+function markTravel(owner: object, kind: Kind, buffer: SharedArrayBuffer): void {
+  Object.defineProperty(owner, kMarker, { value: kNames[kind], enumerable: true });
+  Object.defineProperty(owner, '__handle__', { value: { kind: kNames[kind], buffer }, enumerable: true });
 }
 
 /** Accepts `x.handle` or `x.buffer`; anything else is TypeError ERR_RINGPOOL_BAD_LAYOUT. */
@@ -77,7 +89,9 @@ export function attachCore(owner: object, kind: Kind, handle: unknown): Core {
   }
   const i32 = new Int32Array(buffer);
   try {
-    return { buffer, i32, rec: openRecord(owner, i32, kind) };
+    const core = { buffer, i32, rec: openRecord(owner, i32, kind) };
+    markTravel(owner, kind, buffer);
+    return core;
   } catch (err) {
     if ((err as { code?: unknown }).code === 'ERR_RINGPOOL_BAD_LAYOUT') {
       throw new RingpoolTypeError('ERR_RINGPOOL_BAD_LAYOUT', `${name}.from: the buffer does not hold a ringpool ${name}`);

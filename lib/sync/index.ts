@@ -24,6 +24,8 @@ export type { SyncHandle, SyncWaitOptions, SyncBlockingOptions } from './common'
 export { NotOwnerError, WouldDeadlockError, BlockingMainThreadError } from './errors';
 export type { SyncErrorCode } from './errors';
 
+import { registerReviver } from '../pool/revive';
+
 export type SyncObject = Mutex | RwLock | Semaphore | Barrier | Latch | Condition;
 
 /** Whether `value` has the shape of a sync object's handle ({ kind, buffer }). */
@@ -50,3 +52,6 @@ export function fromSyncHandle(handle: unknown): SyncObject {
   }
   return kFrom[handle.kind](handle as never);
 }
+
+// Sync objects passed to or returned from pool tasks arrive as live objects (see common.ts).
+for (const kind of Object.keys(kFrom)) registerReviver(kind, (plain) => fromSyncHandle(plain.__handle__));
