@@ -8,7 +8,7 @@ import type { TransferListItem } from 'node:worker_threads';
 import { isMainThread as wtIsMainThread } from 'node:worker_threads';
 import * as os from 'node:os';
 
-import { RingpoolTypeError } from '../errors';
+import { RingpoolError, RingpoolTypeError } from '../errors';
 import { describe } from '../validate';
 
 /** A worker method: receives the task's params; `this` is the task's context. */
@@ -71,7 +71,7 @@ export function worker(methods?: WorkerMethods, _options?: Record<string, unknow
 /** Sends `payload` to the `on` handler of the task this worker is running. */
 export function workerEmit(payload: unknown): void {
   const rt = registry[kRuntime];
-  if (!rt) throw new Error('workerEmit() can only be called inside a task running in a ringpool worker');
+  if (!rt) throw new RingpoolError('ERR_RINGPOOL_INVALID_STATE', 'workerEmit() can only be called inside a task running in a ringpool worker');
   rt.emit(payload);
 }
 

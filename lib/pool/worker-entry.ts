@@ -22,7 +22,7 @@ import {
 } from './protocol';
 import type { PortResult, PortTask, WorkerBoot } from './protocol';
 import { installRuntime, isTransfer, takeRegisteredMethods } from './worker-api';
-import { RingpoolRangeError } from '../errors';
+import { RingpoolError, RingpoolRangeError } from '../errors';
 import { revive } from './revive';
 import type { TaskContext, WorkerMethods } from './worker-api';
 
@@ -111,7 +111,7 @@ function current(): Context | undefined {
 installRuntime({
   emit(payload) {
     const ctx = current();
-    if (!ctx) throw new Error('workerEmit() called outside of a running task');
+    if (!ctx) throw new RingpoolError('ERR_RINGPOOL_INVALID_STATE', 'workerEmit() called outside of a running task');
     writeEmit(ctx.id, payload);
   },
   currentContext: current,
