@@ -450,7 +450,17 @@ export class Pool extends EventEmitter implements ResultSink, TaskOwner {
           return;
         }
         if (this.#armed !== 0) return;
-        if (rounds < kMaxSpinRounds && this.#avgRunMs >= 0 && this.#avgRunMs < kSpinIfRunMsBelow && this.#spinForResults()) continue;
+        // Spin only when latency-bound (about one task per worker in flight): with more in
+        // flight the workers need the cores, and results come back in batches anyway.
+        if (
+          rounds < kMaxSpinRounds &&
+          this.#inflight <= this.#workers.size &&
+          this.#avgRunMs >= 0 &&
+          this.#avgRunMs < kSpinIfRunMsBelow &&
+          this.#spinForResults()
+        ) {
+          continue;
+        }
         if (this.#arm()) return;
       }
     } finally {

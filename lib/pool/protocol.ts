@@ -68,7 +68,7 @@ export const W_SPACE_WAITERS = 1;
 export const W_SPACE_SEQ = 2;
 export const W_CANCEL = 4;
 /** Upper bound on tasks in flight at one worker (cancel slots are indexed by seq mod this). */
-export const kCancelSlots = 1024;
+export const kCancelSlots = 4096;
 export const kWorkerCtlWords = W_CANCEL + kCancelSlots;
 
 /** Channel sizes per worker: tasks and results. */

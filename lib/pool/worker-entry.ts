@@ -39,6 +39,8 @@ const dec = new Decoder();
 const out = new Encoder(1 << 14);
 /** Flush a batch early past this size so records stay well under the channel's limit. */
 const kFlushAt = Math.min(1 << 16, maxResultRecord >> 1);
+/** Sync tasks that ran longer than this (ms) publish their result at once. */
+const kEarlyFlushMs = 0.1;
 /** Largest single message in a result record; bigger results take the port path. */
 const kMaxMessage = maxResultRecord - kFlushAt - 64;
 /**
@@ -297,7 +299,11 @@ function run(id: number, fn: ((...a: unknown[]) => unknown) | undefined, args: u
     return;
   }
   running.delete(id);
-  writeResult(id, performance.now() - t0, result);
+  const runMs = performance.now() - t0;
+  writeResult(id, runMs, result);
+  // A long task: publish now, so the main thread can refill this worker while it runs the
+  // next one (short tasks keep batching their results).
+  if (runMs > kEarlyFlushMs) flush();
 }
 
 function compile(fnId: number, source: string | undefined): ((...a: unknown[]) => unknown) | undefined {
