@@ -196,7 +196,12 @@ describe('Mutex', () => {
       const ws = [];
       for (let id = 1; id <= 4; id++) {
         ws.push(startWorker('mutexRecord', { handle: mu.handle, ctl, id, mode: id % 2 ? 'sync' : 'async' }));
-        await untilWaiters(mu, id); // queued one after the other
+        // Queued one after the other: the count must hold over several turns of the event loop,
+        // so that a waiter caught between two states is not taken for a queued one.
+        for (let seen = 0; seen < 5; seen = waiters(mu) === id ? seen + 1 : 0) {
+          await untilWaiters(mu, id);
+          await new Promise((resolve) => setImmediate(resolve));
+        }
       }
       g.unlock();
       await Promise.all(ws.map((w) => w.result));
