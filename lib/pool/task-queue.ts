@@ -34,13 +34,6 @@ class Deque<T> {
     this.#size++;
   }
 
-  pushFront(v: T): void {
-    if (this.#size === this.#items.length) this.#grow();
-    this.#head = (this.#head - 1) & (this.#items.length - 1);
-    this.#items[this.#head] = v;
-    this.#size++;
-  }
-
   popFront(): T | undefined {
     if (this.#size === 0) return undefined;
     const v = this.#items[this.#head];
@@ -85,54 +78,40 @@ class Deque<T> {
   }
 }
 
-export class FifoQueue<T extends QueuedTask> implements TaskQueue<T> {
-  readonly #d = new Deque<T>();
+/** FIFO and LIFO share everything but the end `pop` takes from. */
+abstract class DequeQueue<T extends QueuedTask> implements TaskQueue<T> {
+  protected readonly d = new Deque<T>();
   push(task: T): void {
-    this.#d.pushBack(task);
+    this.d.pushBack(task);
   }
-  pop(): T | undefined {
-    return this.#d.popFront();
-  }
+  abstract pop(): T | undefined;
   size(): number {
-    return this.#d.size;
+    return this.d.size;
   }
   contains(task: T): boolean {
-    return this.#d.indexOf(task) >= 0;
+    return this.d.indexOf(task) >= 0;
   }
   clear(): void {
-    this.#d.clear();
+    this.d.clear();
   }
   /** Removes a task (cancellation of a queued task). */
   remove(task: T): boolean {
-    const i = this.#d.indexOf(task);
+    const i = this.d.indexOf(task);
     if (i < 0) return false;
-    this.#d.removeAt(i);
+    this.d.removeAt(i);
     return true;
   }
 }
 
-export class LifoQueue<T extends QueuedTask> implements TaskQueue<T> {
-  readonly #d = new Deque<T>();
-  push(task: T): void {
-    this.#d.pushBack(task);
-  }
+export class FifoQueue<T extends QueuedTask> extends DequeQueue<T> {
   pop(): T | undefined {
-    return this.#d.popBack();
+    return this.d.popFront();
   }
-  size(): number {
-    return this.#d.size;
-  }
-  contains(task: T): boolean {
-    return this.#d.indexOf(task) >= 0;
-  }
-  clear(): void {
-    this.#d.clear();
-  }
-  remove(task: T): boolean {
-    const i = this.#d.indexOf(task);
-    if (i < 0) return false;
-    this.#d.removeAt(i);
-    return true;
+}
+
+export class LifoQueue<T extends QueuedTask> extends DequeQueue<T> {
+  pop(): T | undefined {
+    return this.d.popBack();
   }
 }
 
