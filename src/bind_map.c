@@ -43,17 +43,8 @@ typedef struct {
 } rp_menv_t;
 
 static rp_menv_t *get_args(napi_env env, napi_callback_info info, napi_value *argv) {
-  size_t argc = MAX_ARGS;
   void *data = NULL;
-  for (size_t i = 0; i < MAX_ARGS; i++) argv[i] = NULL;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, &data) != napi_ok) {
-    rp__throw_last(env);
-    return NULL;
-  }
-  napi_value undef;
-  napi_get_undefined(env, &undef);
-  for (size_t i = argc; i < MAX_ARGS; i++) argv[i] = undef;
-  return (rp_menv_t *)data;
+  return rp__args(env, info, argv, MAX_ARGS, &data) ? (rp_menv_t *)data : NULL;
 }
 
 static rp_map_ctx_t ctx_of(napi_env env, rp_menv_t *st) {
@@ -62,32 +53,14 @@ static rp_map_ctx_t ctx_of(napi_env env, rp_menv_t *st) {
 }
 
 /* argv must be an Int32Array over a whole map. */
+static int check_whole(const void *base, size_t bytes) { return rp_map_check(base, bytes, NULL); }
+
+/* argv must be an Int32Array over a whole structure of this kind. */
 static bool get_map(napi_env env, napi_value v, const char *what, void **base, size_t *len) {
-  void *data = NULL;
-  size_t n = 0;
-  if (!rp__get_typed(env, v, napi_int32_array, "i32", &data, &n)) return false;
-  if (!rp__check_align(env, data, 8, "i32")) return false;
-  int rc = rp_map_check(data, n * sizeof(int32_t), NULL);
-  if (rc != 0) {
-    rp__throw_code(env, rc, what);
-    return false;
-  }
-  *base = data;
-  *len = n * sizeof(int32_t);
-  return true;
+  return rp__get_structure(env, v, what, check_whole, base, len);
 }
 
 /* Measures the view again after RP_MAP_STALE. */
-static bool remeasure(napi_env env, napi_value v, size_t *len) {
-  napi_typedarray_type t;
-  size_t n = 0;
-  if (napi_get_typedarray_info(env, v, &t, &n, NULL, NULL, NULL) != napi_ok) {
-    rp__throw_last(env);
-    return false;
-  }
-  *len = n * sizeof(int32_t);
-  return true;
-}
 
 static bool get_key(napi_env env, napi_value bytes, napi_value n, const uint8_t **key, uint32_t *klen) {
   void *data = NULL;
@@ -220,7 +193,7 @@ static napi_value js_get(napi_env env, napi_callback_info info) {
   for (;;) {
     int rc = rp_map_get(base, len, &cx, key, klen, out, cap, &f);
     if (rc == RP_MAP_STALE) {
-      if (!remeasure(env, argv[0], &len)) return NULL;
+      if (!rp__view_bytes(env, argv[0], &len)) return NULL;
       continue;
     }
     if (rc == RP_MAP_ABSENT) {
@@ -241,7 +214,7 @@ static napi_value js_get(napi_env env, napi_callback_info info) {
     for (;;) {
       rc = rp_map_get(base, len, &cx, key, klen, big, f.vlen, &g);
       if (rc != RP_MAP_STALE) break;
-      if (!remeasure(env, argv[0], &len)) return NULL;
+      if (!rp__view_bytes(env, argv[0], &len)) return NULL;
     }
     if (rc == RP_MAP_ABSENT) return rp__int(env, -1);
     if (rc != 0) RP_THROW_RC(env, rc, "SharedMap.get");
@@ -272,11 +245,11 @@ static napi_value js_set(napi_env env, napi_callback_info info) {
     uint64_t need = 0;
     int rc = rp_map_set(base, len, &cx, key, klen, val, vlen, &need);
     if (rc == RP_MAP_STALE) {
-      if (!remeasure(env, argv[0], &len)) return NULL;
+      if (!rp__view_bytes(env, argv[0], &len)) return NULL;
       continue;
     }
     if (rc == RP_ARENA_GROW) {
-      if (!remeasure(env, argv[0], &len)) return NULL;
+      if (!rp__view_bytes(env, argv[0], &len)) return NULL;
       if (len >= need) continue; /* someone else grew it meanwhile */
       return num(env, (double)need);
     }
@@ -299,7 +272,7 @@ static napi_value js_delete(napi_env env, napi_callback_info info) {
   for (;;) {
     int rc = rp_map_delete(base, len, &cx, key, klen);
     if (rc == RP_MAP_STALE) {
-      if (!remeasure(env, argv[0], &len)) return NULL;
+      if (!rp__view_bytes(env, argv[0], &len)) return NULL;
       continue;
     }
     if (rc == RP_MAP_ABSENT) return rp__bool(env, false);
@@ -318,7 +291,7 @@ static napi_value js_clear(napi_env env, napi_callback_info info) {
   for (;;) {
     int rc = rp_map_clear(base, len, &cx);
     if (rc == RP_MAP_STALE) {
-      if (!remeasure(env, argv[0], &len)) return NULL;
+      if (!rp__view_bytes(env, argv[0], &len)) return NULL;
       continue;
     }
     if (rc != 0) RP_THROW_RC(env, rc, "SharedMap.clear");
@@ -441,7 +414,7 @@ static napi_value js_scan(napi_env env, napi_callback_info info) {
     uint32_t c = *cursor;
     int rc = rp_map_scan(base, len, &cx, &c, out, cap, &used, with_values);
     if (rc == RP_MAP_STALE) {
-      if (!remeasure(env, argv[0], &len)) return NULL;
+      if (!rp__view_bytes(env, argv[0], &len)) return NULL;
       continue;
     }
     if (rc == RP_ETOOBIG) return num(env, -(double)used);
@@ -527,7 +500,7 @@ static napi_value js_commit(napi_env env, napi_callback_info info) {
       for (; vi < nviews; vi++)
         if (bases[vi] == ops[fail].base) break;
       size_t nl = 0;
-      if (vi == nviews || !remeasure(env, vals[vi], &nl)) goto done;
+      if (vi == nviews || !rp__view_bytes(env, vals[vi], &nl)) goto done;
       for (int64_t i = 0; i < count; i++)
         if (ops[i].base == bases[vi]) ops[i].len = nl;
       lens[vi] = nl;

@@ -14,43 +14,16 @@
 #define MAX_ARGS 4
 
 static bool get_args(napi_env env, napi_callback_info info, napi_value *argv) {
-  size_t argc = MAX_ARGS;
-  for (size_t i = 0; i < MAX_ARGS; i++) argv[i] = NULL;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) {
-    rp__throw_last(env);
-    return false;
-  }
-  napi_value undef;
-  napi_get_undefined(env, &undef);
-  for (size_t i = argc; i < MAX_ARGS; i++) argv[i] = undef;
-  return true;
+  return rp__args(env, info, argv, MAX_ARGS, NULL);
 }
 
+static int check_whole(const void *base, size_t bytes) { return rp_squeue_check(base, bytes, NULL); }
+
+/* argv must be an Int32Array over a whole structure of this kind. */
 static bool get_queue(napi_env env, napi_value v, const char *what, void **base, size_t *len) {
-  void *data = NULL;
-  size_t n = 0;
-  if (!rp__get_typed(env, v, napi_int32_array, "i32", &data, &n)) return false;
-  if (!rp__check_align(env, data, 8, "i32")) return false;
-  int rc = rp_squeue_check(data, n * sizeof(int32_t), NULL);
-  if (rc != 0) {
-    rp__throw_code(env, rc, what);
-    return false;
-  }
-  *base = data;
-  *len = n * sizeof(int32_t);
-  return true;
+  return rp__get_structure(env, v, what, check_whole, base, len);
 }
 
-static bool remeasure(napi_env env, napi_value v, size_t *len) {
-  napi_typedarray_type t;
-  size_t n = 0;
-  if (napi_get_typedarray_info(env, v, &t, &n, NULL, NULL, NULL) != napi_ok) {
-    rp__throw_last(env);
-    return false;
-  }
-  *len = n * sizeof(int32_t);
-  return true;
-}
 
 static napi_value num(napi_env env, double d) {
   napi_value r = NULL;
@@ -152,7 +125,7 @@ static napi_value js_enqueue(napi_env env, napi_callback_info info) {
     uint64_t need = 0;
     int rc = rp_squeue_enqueue(base, len, (size_t)n, recs, lens, &need);
     if (rc == RP_ARENA_GROW) {
-      if (!remeasure(env, argv[0], &len)) goto done;
+      if (!rp__view_bytes(env, argv[0], &len)) goto done;
       if (len >= need) continue;
       ret = num(env, (double)need);
     } else if (rc == 0) {
@@ -181,7 +154,7 @@ static napi_value take(napi_env env, napi_value view, void *base, size_t len, ui
   uint64_t need = 0;
   int rc;
   while ((rc = rp_squeue_read(base, len, ref, out, cap, &n, &need)) == RP_ARENA_GROW)
-    if (!remeasure(env, view, &len)) return NULL;
+    if (!rp__view_bytes(env, view, &len)) return NULL;
   if (rc != 0) RP_THROW_RC(env, rc, "SharedQueue.dequeue");
   napi_value result;
   if (n <= cap) {
@@ -236,7 +209,7 @@ static napi_value js_dequeue_many(napi_env env, napi_callback_info info) {
     if (rc != 0) RP_THROW_RC(env, rc, "SharedQueue.dequeueMany");
     size_t room = cap - pos >= 4 ? cap - pos - 4 : 0;
     while ((rc = rp_squeue_read(base, len, ref, o + pos + 4, room, &l, &need)) == RP_ARENA_GROW)
-      if (!remeasure(env, argv[0], &len)) return NULL;
+      if (!rp__view_bytes(env, argv[0], &len)) return NULL;
     if (rc != 0) RP_THROW_RC(env, rc, "SharedQueue.dequeueMany");
     if (cap - pos < 4 || l > room) {
       napi_value last = take(env, argv[0], base, len, ref, NULL, 0); /* copies and releases */
@@ -267,7 +240,7 @@ static napi_value js_peek(napi_env env, napi_callback_info info) {
     uint64_t need = 0;
     int rc = rp_squeue_peek(base, len, out, cap, &n, &need);
     if (rc == RP_ARENA_GROW) {
-      if (!remeasure(env, argv[0], &len)) return NULL;
+      if (!rp__view_bytes(env, argv[0], &len)) return NULL;
       continue;
     }
     if (rc == RP_SQUEUE_EMPTY) return rp__int(env, -1);

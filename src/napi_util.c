@@ -181,3 +181,45 @@ bool rp__check_align(napi_env env, const void *p, size_t align, const char *name
   napi_throw_range_error(env, "ERR_RINGPOOL_MISALIGNED", msg);
   return false;
 }
+
+bool rp__args(napi_env env, napi_callback_info info, napi_value *argv, size_t max, void **data) {
+  size_t argc = max;
+  for (size_t i = 0; i < max; i++) argv[i] = NULL;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, data) != napi_ok) {
+    rp__throw_last(env);
+    return false;
+  }
+  napi_value undef;
+  if (napi_get_undefined(env, &undef) != napi_ok) {
+    rp__throw_last(env);
+    return false;
+  }
+  for (size_t i = argc; i < max; i++) argv[i] = undef;
+  return true;
+}
+
+bool rp__get_structure(napi_env env, napi_value v, const char *what, rp_check_fn check, void **base, size_t *bytes) {
+  void *data = NULL;
+  size_t n = 0;
+  if (!rp__get_typed(env, v, napi_int32_array, "i32", &data, &n)) return false;
+  if (!rp__check_align(env, data, 8, "i32")) return false;
+  int rc = check(data, n * sizeof(int32_t));
+  if (rc != 0) {
+    rp__throw_code(env, rc, what);
+    return false;
+  }
+  *base = data;
+  *bytes = n * sizeof(int32_t);
+  return true;
+}
+
+bool rp__view_bytes(napi_env env, napi_value v, size_t *bytes) {
+  napi_typedarray_type t;
+  size_t n = 0;
+  if (napi_get_typedarray_info(env, v, &t, &n, NULL, NULL, NULL) != napi_ok) {
+    rp__throw_last(env);
+    return false;
+  }
+  *bytes = n * sizeof(int32_t);
+  return true;
+}

@@ -80,6 +80,16 @@ int rp__stop_check(void *env);
 /* Checks that p is aligned to `align` bytes; throws RangeError ERR_RINGPOOL_MISALIGNED. */
 bool rp__check_align(napi_env env, const void *p, size_t align, const char *name);
 
+/* Reads up to `max` arguments into argv, padding the missing ones with undefined; `data`
+ * (may be NULL) receives the function's data pointer. */
+bool rp__args(napi_env env, napi_callback_info info, napi_value *argv, size_t max, void **data);
+/* Reads an Int32Array over a whole structure, 8-byte aligned, that `check(base, bytes)`
+ * accepts (throwing its code, named by `what`, if not). */
+typedef int (*rp_check_fn)(const void *base, size_t bytes);
+bool rp__get_structure(napi_env env, napi_value v, const char *what, rp_check_fn check, void **base, size_t *bytes);
+/* Byte length of a typed-array view now (a view over a growable buffer may have grown). */
+bool rp__view_bytes(napi_env env, napi_value v, size_t *bytes);
+
 /* Property-table helper used by each bind_*.c to register its functions. */
 typedef struct {
   const char *name;

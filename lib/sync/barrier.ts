@@ -16,6 +16,7 @@ import {
   type SyncBlockingOptions,
   type SyncHandle,
   type SyncWaitOptions,
+  AttachSlot,
 } from './common';
 import { Kind, kLeader, kParam, kState, Op } from './native-sync';
 
@@ -23,8 +24,7 @@ export type BarrierHandle = SyncHandle<'Barrier'>;
 
 const kMaxParties = 65535;
 
-let attaching: unknown;
-let attachingSet = false;
+const attach = new AttachSlot();
 
 export class Barrier {
   readonly #core: Core;
@@ -32,10 +32,9 @@ export class Barrier {
 
   /** @param parties how many arrivals trip the barrier: an integer from 1 to 65535 */
   constructor(parties: number) {
-    if (attachingSet) {
-      const h = attaching;
-      attaching = undefined;
-      attachingSet = false;
+    const attached = attach.take();
+    if (attached) {
+      const h = attached.handle;
       this.#core = attachCore(this, Kind.Barrier, h);
       this.#parties = native.syncLoad(this.#core.rec, kParam);
       return;
@@ -47,14 +46,7 @@ export class Barrier {
 
   /** The same barrier from `b.handle` (or `b.buffer`). @throws RingpoolTypeError ERR_RINGPOOL_BAD_LAYOUT */
   static from(handle: BarrierHandle | SharedArrayBuffer): Barrier {
-    attaching = handle;
-    attachingSet = true;
-    try {
-      return new Barrier(1);
-    } finally {
-      attaching = undefined;
-      attachingSet = false;
-    }
+    return attach.run(handle, () => new Barrier(1));
   }
 
   get handle(): BarrierHandle {

@@ -287,3 +287,31 @@ export class SemaphorePermit {
     owner[kGuardRelease](this.permits, false);
   }
 }
+
+/**
+ * Hands a handle from `X.from()` to X's constructor, which has no hidden parameter for it:
+ * `from` runs the constructor inside `run`, and the constructor `take`s the handle.
+ */
+export class AttachSlot {
+  #set = false;
+  #handle: unknown = undefined;
+
+  run<T>(handle: unknown, make: () => T): T {
+    this.#handle = handle;
+    this.#set = true;
+    try {
+      return make();
+    } finally {
+      this.#set = false;
+      this.#handle = undefined;
+    }
+  }
+
+  take(): { handle: unknown } | undefined {
+    if (!this.#set) return undefined;
+    const handle = this.#handle;
+    this.#set = false;
+    this.#handle = undefined;
+    return { handle };
+  }
+}

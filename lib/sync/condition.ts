@@ -18,6 +18,7 @@ import {
   type SyncBlockingOptions,
   type SyncHandle,
   type SyncWaitOptions,
+  AttachSlot,
 } from './common';
 import { NotOwnerError } from './errors';
 import { kCondRecord, kCondRelease, kCondRestore, Mutex } from './mutex';
@@ -31,8 +32,7 @@ export interface ConditionWaitResult {
   readonly ownerDied: boolean;
 }
 
-let attaching: unknown;
-let attachingSet = false;
+const attach = new AttachSlot();
 
 function assertMutex(mutex: unknown, what: string): asserts mutex is Mutex {
   if (!(mutex instanceof Mutex)) {
@@ -44,10 +44,9 @@ export class Condition {
   readonly #core: Core;
 
   constructor() {
-    if (attachingSet) {
-      const h = attaching;
-      attaching = undefined;
-      attachingSet = false;
+    const attached = attach.take();
+    if (attached) {
+      const h = attached.handle;
       this.#core = attachCore(this, Kind.Condition, h);
     } else {
       this.#core = createCore(this, Kind.Condition, 0, 0);
@@ -56,14 +55,7 @@ export class Condition {
 
   /** The same condition from `cv.handle` (or `cv.buffer`). @throws RingpoolTypeError ERR_RINGPOOL_BAD_LAYOUT */
   static from(handle: ConditionHandle | SharedArrayBuffer): Condition {
-    attaching = handle;
-    attachingSet = true;
-    try {
-      return new Condition();
-    } finally {
-      attaching = undefined;
-      attachingSet = false;
-    }
+    return attach.run(handle, () => new Condition());
   }
 
   get handle(): ConditionHandle {

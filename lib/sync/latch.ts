@@ -16,6 +16,7 @@ import {
   type SyncBlockingOptions,
   type SyncHandle,
   type SyncWaitOptions,
+  AttachSlot,
 } from './common';
 import { Kind, kState, Op } from './native-sync';
 
@@ -23,18 +24,16 @@ export type LatchHandle = SyncHandle<'Latch'>;
 
 const kMaxCount = 0x7fffffff;
 
-let attaching: unknown;
-let attachingSet = false;
+const attach = new AttachSlot();
 
 export class Latch {
   readonly #core: Core;
 
   /** @param count arrivals until it opens: an integer from 0 (open at once) to 2^31 - 1 */
   constructor(count: number) {
-    if (attachingSet) {
-      const h = attaching;
-      attaching = undefined;
-      attachingSet = false;
+    const attached = attach.take();
+    if (attached) {
+      const h = attached.handle;
       this.#core = attachCore(this, Kind.Latch, h);
       return;
     }
@@ -49,14 +48,7 @@ export class Latch {
 
   /** The same latch from `l.handle` (or `l.buffer`). @throws RingpoolTypeError ERR_RINGPOOL_BAD_LAYOUT */
   static from(handle: LatchHandle | SharedArrayBuffer): Latch {
-    attaching = handle;
-    attachingSet = true;
-    try {
-      return new Latch(0);
-    } finally {
-      attaching = undefined;
-      attachingSet = false;
-    }
+    return attach.run(handle, () => new Latch(0));
   }
 
   get handle(): LatchHandle {

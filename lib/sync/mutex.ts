@@ -25,15 +25,15 @@ import {
   type SyncBlockingOptions,
   type SyncHandle,
   type SyncWaitOptions,
+  AttachSlot,
 } from './common';
 import { NotOwnerError } from './errors';
 import { fastLock, fastUnlock, Kind, kDied, kThreadId, Op } from './native-sync';
 
 export type MutexHandle = SyncHandle<'Mutex'>;
 
-/** Set by Mutex.from around `new Mutex()`: the object to attach to instead of a new one. */
-let attaching: unknown;
-let attachingSet = false;
+/** Carries the handle from Mutex.from() into the constructor. */
+const attach = new AttachSlot();
 
 /** @internal Used by Condition: unlock / relock without invalidating the caller's guard. */
 export const kCondRelease = Symbol('kCondRelease');
@@ -51,10 +51,9 @@ export class Mutex {
 
   /** Creates an unlocked mutex in a new SharedArrayBuffer. */
   constructor() {
-    if (attachingSet) {
-      const h = attaching;
-      attaching = undefined;
-      attachingSet = false;
+    const attached = attach.take();
+    if (attached) {
+      const h = attached.handle;
       this.#core = attachCore(this, Kind.Mutex, h);
     } else {
       this.#core = createCore(this, Kind.Mutex, 0, 0);
@@ -67,14 +66,7 @@ export class Mutex {
    * @throws RingpoolTypeError ERR_RINGPOOL_BAD_LAYOUT for anything else
    */
   static from(handle: MutexHandle | SharedArrayBuffer): Mutex {
-    attaching = handle;
-    attachingSet = true;
-    try {
-      return new Mutex();
-    } finally {
-      attaching = undefined;
-      attachingSet = false;
-    }
+    return attach.run(handle, () => new Mutex());
   }
 
   /** Structured-cloneable `{ kind: 'Mutex', buffer }` for workerData / postMessage. */

@@ -22,6 +22,7 @@ import {
   type SyncBlockingOptions,
   type SyncHandle,
   type SyncWaitOptions,
+  AttachSlot,
 } from './common';
 import { NotOwnerError } from './errors';
 import { Kind, kDied, kState, kThreadId, Op } from './native-sync';
@@ -31,8 +32,7 @@ export type RwLockHandle = SyncHandle<'RwLock'>;
 const kWriter = 4; /* RP_RW_WR */
 const kReaderShift = 5; /* RP_RW_SHIFT */
 
-let attaching: unknown;
-let attachingSet = false;
+const attach = new AttachSlot();
 
 export class RwLock {
   readonly #core: Core;
@@ -42,10 +42,9 @@ export class RwLock {
 
   /** Creates an unlocked RwLock in a new SharedArrayBuffer. */
   constructor() {
-    if (attachingSet) {
-      const h = attaching;
-      attaching = undefined;
-      attachingSet = false;
+    const attached = attach.take();
+    if (attached) {
+      const h = attached.handle;
       this.#core = attachCore(this, Kind.RwLock, h);
     } else {
       this.#core = createCore(this, Kind.RwLock, 0, 0);
@@ -54,14 +53,7 @@ export class RwLock {
 
   /** The same lock from `rw.handle` (or `rw.buffer`). @throws RingpoolTypeError ERR_RINGPOOL_BAD_LAYOUT */
   static from(handle: RwLockHandle | SharedArrayBuffer): RwLock {
-    attaching = handle;
-    attachingSet = true;
-    try {
-      return new RwLock();
-    } finally {
-      attaching = undefined;
-      attachingSet = false;
-    }
+    return attach.run(handle, () => new RwLock());
   }
 
   get handle(): RwLockHandle {

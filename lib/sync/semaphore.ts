@@ -24,6 +24,7 @@ import {
   type SyncBlockingOptions,
   type SyncHandle,
   type SyncWaitOptions,
+  AttachSlot,
 } from './common';
 import { Kind, kParam, kState, Op } from './native-sync';
 
@@ -40,8 +41,7 @@ const kMaxPermits = 2 ** 28 - 1;
 /** Low bits of the state word: W, P, H (src/sync.h "Semaphore"); permits are value / 8. */
 const kFlags = 7;
 
-let attaching: unknown;
-let attachingSet = false;
+const attach = new AttachSlot();
 
 export class Semaphore {
   readonly #core: Core;
@@ -53,10 +53,9 @@ export class Semaphore {
    *   `options.initial` says otherwise.
    */
   constructor(permits: number, options?: SemaphoreOptions) {
-    if (attachingSet) {
-      const h = attaching;
-      attaching = undefined;
-      attachingSet = false;
+    const attached = attach.take();
+    if (attached) {
+      const h = attached.handle;
       this.#core = attachCore(this, Kind.Semaphore, h);
       this.#max = native.syncLoad(this.#core.rec, kParam);
       return;
@@ -81,14 +80,7 @@ export class Semaphore {
 
   /** The same semaphore from `sem.handle` (or `sem.buffer`). @throws RingpoolTypeError ERR_RINGPOOL_BAD_LAYOUT */
   static from(handle: SemaphoreHandle | SharedArrayBuffer): Semaphore {
-    attaching = handle;
-    attachingSet = true;
-    try {
-      return new Semaphore(0);
-    } finally {
-      attaching = undefined;
-      attachingSet = false;
-    }
+    return attach.run(handle, () => new Semaphore(0));
   }
 
   get handle(): SemaphoreHandle {
