@@ -88,21 +88,39 @@ static int mx_wake(rp_sync_waiter_t *sw) {
   return RP_SYNC_W_RETRY;
 }
 
-/* The word is h = HANDOFF | W [| D], stored by the releaser. Wakes queued waiters one at a
- * time until one of them is granted (its on_wake CASes h away) or the queue is empty. */
+/* Set by an on_wake that ends the running hand-off (a mutex grant; a writer granted or
+ * designated; a semaphore waiter designated). on_wake runs synchronously on the notifying
+ * thread inside rp_notify_handoff, so a thread-local flag reaches the hand-off's go_on
+ * without touching the waiter (which its own thread may already have freed). Comparing the
+ * word instead would be ABA-prone: the new holder may release and store the same HANDOFF
+ * value again before the notifier looks. */
+static _Thread_local int tl_passed;
+
+static int go_until_passed(void *ctx) {
+  (void)ctx;
+  return !tl_passed;
+}
+
+typedef struct {
+  _Atomic int32_t *s;
+  uint32_t h;
+} mx_handoff_t;
+
+/* Queue empty (bucket lock held): free the word, keeping D for the next acquirer. Nobody
+ * else changes h (I1), so the CAS succeeds; a waiter that read h links only under the lock
+ * we hold, sees 0 and looks again. */
+static void mx_drained(void *ctx) {
+  mx_handoff_t *m = ctx;
+  uint32_t v = m->h;
+  (void)cas(m->s, &v, m->h & RP_MX_D);
+}
+
+/* The word is h = HANDOFF | W [| D], stored by the releaser. Wakes queued waiters in FIFO
+ * order until one is granted (its on_wake CASes h away), or frees the word if none is left. */
 static void mx_handoff(_Atomic int32_t *base, uint32_t h) {
-  _Atomic int32_t *s = STATE(base);
-  for (;;) {
-    uint32_t n = rp_notify(s, 1);
-    uint32_t v = ld(s);
-    if (v != h) return; /* granted, by our wake or by a concurrent rescue's */
-    if (n == 0) {
-      /* Nobody queued: free it (keeping D for the next acquirer), then RESCUE (sync.h). */
-      if (cas(s, &v, h & RP_MX_D)) rp_notify(s, UINT32_MAX);
-      return;
-    }
-    /* Woke something that is not a lock waiter (a foreign wait on this word): next one. */
-  }
+  mx_handoff_t m = {STATE(base), h};
+  tl_passed = 0;
+  rp_notify_handoff(m.s, go_until_passed, mx_drained, &m);
 }
 
 int rp_sync_mutex_unlock(_Atomic int32_t *base, uint32_t id, int died) {
@@ -162,23 +180,19 @@ static void rw_kick(_Atomic int32_t *base) {
   rw_handoff(base);
 }
 
+/* Queue empty (bucket lock held): the hand-off ends, clearing H and W. */
+static void rw_drained(void *ctx) {
+  _Atomic int32_t *s = ctx;
+  uint32_t v = ld(s);
+  while ((v & RP_RW_H) && !cas(s, &v, v & ~(RP_RW_H | RP_RW_W))) {
+  }
+}
+
 /* H is set by us. Grants queued readers one by one (each keeps H); stops at the first
  * writer (granted or designated: its on_wake clears H) or when the queue is empty. */
 static void rw_handoff(_Atomic int32_t *base) {
-  _Atomic int32_t *s = STATE(base);
-  for (;;) {
-    uint32_t n = rp_notify(s, 1);
-    uint32_t v = ld(s);
-    if (!(v & RP_RW_H)) return;
-    if (n == 0) {
-      for (;;) {
-        if (!(v & RP_RW_H)) return;
-        if (cas(s, &v, v & ~(RP_RW_H | RP_RW_W))) break;
-      }
-      rp_notify(s, UINT32_MAX); /* RESCUE */
-      return;
-    }
-  }
+  tl_passed = 0;
+  rp_notify_handoff(STATE(base), go_until_passed, rw_drained, STATE(base));
 }
 
 /* The designated writer gives up (abort, timeout, thread exit): P goes; if waiters are
@@ -328,32 +342,34 @@ static void sem_kick(_Atomic int32_t *base) {
   sem_handoff(base);
 }
 
+/* Before each wake (bucket lock held): go on while H is ours and a permit is free. With no
+ * permit left it clears H with a CAS on the exact value, so a release that added permits
+ * meanwhile makes the CAS fail and we go on serving instead of leaving them unused; a
+ * release after the CAS finds H clear and kicks a new hand-off itself. */
+static int sem_go(void *ctx) {
+  _Atomic int32_t *s = ctx;
+  if (tl_passed) return 0;
+  uint32_t v = ld(s);
+  for (;;) {
+    if (!(v & RP_SEM_H)) return 0;
+    if (SEM_N(v) > 0) return 1;
+    if (cas(s, &v, v & ~RP_SEM_H)) return 0;
+  }
+}
+
+static void sem_drained(void *ctx) {
+  _Atomic int32_t *s = ctx;
+  uint32_t v = ld(s);
+  while ((v & RP_SEM_H) && !cas(s, &v, v & ~(RP_SEM_H | RP_SEM_W))) {
+  }
+}
+
 /* H is set by us. Grants queued requests in FIFO order while permits last; the first one
  * that does not fit becomes designated (its on_wake clears H). Never wakes anybody while
  * no permit is free: it stops and leaves W for the next release (I2). */
 static void sem_handoff(_Atomic int32_t *base) {
-  _Atomic int32_t *s = STATE(base);
-  for (;;) {
-    uint32_t v = ld(s);
-    if (!(v & RP_SEM_H)) return;
-    if (SEM_N(v) == 0) {
-      /* CAS on the exact value: a release that added permits meanwhile makes it fail, and we
-       * go on serving instead of leaving them unused. */
-      if (cas(s, &v, v & ~RP_SEM_H)) return;
-      continue;
-    }
-    uint32_t n = rp_notify(s, 1);
-    v = ld(s);
-    if (!(v & RP_SEM_H)) return;
-    if (n == 0) {
-      for (;;) {
-        if (!(v & RP_SEM_H)) return;
-        if (cas(s, &v, v & ~(RP_SEM_H | RP_SEM_W))) break;
-      }
-      rp_notify(s, UINT32_MAX); /* RESCUE */
-      return;
-    }
-  }
+  tl_passed = 0;
+  rp_notify_handoff(STATE(base), sem_go, sem_drained, STATE(base));
 }
 
 static void sem_undesignate(_Atomic int32_t *base) {
@@ -550,6 +566,10 @@ static void on_wake(rp_waiter_t *w) {
   case RP_SYNC_OP_ACQUIRE: o = sem_wake(sw); break;
   default: o = RP_SYNC_W_WOKEN; break;
   }
+  /* Ends the running hand-off: a mutex or writer granted, a waiter designated. (A reader or
+   * semaphore grant keeps H: the hand-off serves the next one.) Only hand-offs read it. */
+  if (o == RP_SYNC_W_DESIGNATED || ((o & RP_SYNC_OK) && (sw->op == RP_SYNC_OP_LOCK || sw->op == RP_SYNC_OP_WRITE)))
+    tl_passed = 1;
   sw->outcome = o; /* ordered before the owner's read by deliver (sync.h MEMORY ORDER) */
   sw->deliver(sw);
 }
@@ -647,7 +667,7 @@ int rp_sync_abandon(rp_sync_waiter_t *sw, int keep) {
     return keep ? RP_SYNC_OK : 0; /* the notify was consumed by this waiter */
   }
   /* RETRY, DESIGNATED, or WOKEN of a Barrier/Latch: like leaving while idle. A RETRY owes
-   * nothing to others: RESCUE woke every straggler. */
+   * nothing to others: it was not granted anything. */
   int r = leave_idle(sw);
   return keep ? r : 0;
 }

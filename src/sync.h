@@ -43,9 +43,9 @@
  * FAIRNESS. Waiters queue FIFO on &STATE in the waiter table. A newcomer is admitted only if
  *   nobody is queued (W clear) and no handoff or designated waiter exists; otherwise it
  *   queues. A release never frees the object for everyone: it hands it over. It sets H (or, for
- *   the mutex, the HANDOFF owner) and wakes waiters one at a time with rp_notify(&STATE, 1);
- *   each waiter's on_wake (run by rp_notify under the bucket lock) grants it in place with a
- *   CAS, so the waiter owns the lock before its thread even runs. The loop stops at the first
+ *   the mutex, the HANDOFF owner) and wakes waiters one at a time with rp_notify_handoff on
+ *   &STATE; each waiter's on_wake (run under the bucket lock) grants it in place with a CAS,
+ *   so the waiter owns the lock before its thread even runs. The loop stops at the first
  *   waiter that cannot be served (it becomes designated) or when the queue is empty. So a
  *   release wakes exactly the waiters that proceed, plus at most one designated head.
  *
@@ -54,8 +54,8 @@
  *      HANDOFF, and newcomers CAS from owner 0. Others only set W.
  *   I2 If a waiter is linked on STATE then W is set and somebody will wake it: the mutex is
  *      held or HANDOFF; the RwLock has WR, P or H; the Semaphore has P or H or no permits
- *      (the next release kicks). The only exceptions are short windows that end with a
- *      "rescue" rp_notify(&STATE, all) (see "RESCUE") or a kick by the thread in the window.
+ *      (the next release kicks). The one window, a waiter that decided to queue on a value
+ *      the hand-off is about to clear, is closed by the bucket lock (see HAND-OFF END).
  *   I3 At most one designated waiter per object (P); for the RwLock OWNER names it. Only it
  *      takes P away: by taking the lock/permits (own thread or its gate on_wake) or by
  *      giving up (undesignate, then kick).
@@ -67,11 +67,15 @@
  *      new writer/designated after the CAS that sets WR/P, so a late store never erases a
  *      newer owner.
  *
- * RESCUE. A handoff that finds nobody (rp_notify returned 0) clears H and W (mutex: owner
- *   HANDOFF -> 0) with a CAS. A waiter may have linked between that notify and the CAS (it
- *   saw H and queued). So after the CAS the releaser calls rp_notify(&STATE, UINT32_MAX): the
- *   stragglers wake with RETRY and run the admission again. That is the only herd, and only
- *   in this race.
+ * HAND-OFF END. rp_notify_handoff walks the queue under the bucket lock. Before each wake it
+ *   asks whether the hand-off goes on: a thread-local flag, set by the on_wake that ended it
+ *   (mutex or writer granted, a waiter designated), says no; the semaphore also stops when
+ *   no permit is left. When the queue runs out, the hand-off clears H and W (mutex: HANDOFF
+ *   -> 0) still under that lock. A waiter links only under the same lock and only if its
+ *   word still holds the value it decided on, so it either is in the queue the hand-off
+ *   walks, or sees the cleared word and runs admission again. No waiter is ever woken to
+ *   "look again", so nobody loses their place in the queue. (The flag, not a re-read of the
+ *   word, decides: a new holder may release and store the same HANDOFF value again.)
  *
  * NO LOST WAKE-UPS. Every link is rp_wait_async_add(&word, expected): linked only if the word
  *   still holds the value the decision was based on, checked under the bucket lock. Every

@@ -163,6 +163,18 @@ rp_waiter_t *rp_wait_async_cancel(_Atomic int32_t *addr, void *owner, uint64_t t
   return found;
 }
 
+/* Wakes one linked waiter (bucket lock held, w already unlinked). */
+static void wake_one(rp_waiter_t *w) {
+  if (w->kind == RP_WAITER_BLOCKING) {
+    /* N1 release: tells the waiter it was woken; pairs with W1. The wake is made under the
+     * lock: the waiter cannot return (and free w) before we unlock. */
+    atomic_store_explicit(&w->state, 1, memory_order_release);
+    rp_futex_wake(&w->state, 1);
+  } else {
+    w->on_wake(w);
+  }
+}
+
 uint32_t rp_notify(_Atomic int32_t *addr, uint32_t count) {
   rp_bucket_t *b = bucket_of(addr);
   if (count == 0 || atomic_load_explicit(&b->count, memory_order_seq_cst) == 0) return 0;
@@ -174,15 +186,32 @@ uint32_t rp_notify(_Atomic int32_t *addr, uint32_t count) {
     if (w->addr == addr) {
       unlink_waiter(b, w);
       woken++;
-      if (w->kind == RP_WAITER_BLOCKING) {
-        /* N1 release: tells the waiter it was woken; pairs with W1. The wake is made
-         * under the lock: the waiter cannot return (and free w) before we unlock. */
-        atomic_store_explicit(&w->state, 1, memory_order_release);
-        rp_futex_wake(&w->state, 1);
-      } else {
-        w->on_wake(w);
-      }
+      wake_one(w);
     }
+    w = next;
+  }
+  rp_lock_release(&b->lock);
+  return woken;
+}
+
+uint32_t rp_notify_handoff(_Atomic int32_t *addr, rp_handoff_go_fn go_on, rp_handoff_drained_fn drained, void *ctx) {
+  rp_bucket_t *b = bucket_of(addr);
+  uint32_t woken = 0;
+  /* Always under the lock, even when count reads 0: drained must be atomic with respect to
+   * links (see wait.h). */
+  rp_lock_acquire(&b->lock);
+  rp_waiter_t *w = b->head;
+  for (;;) {
+    if (!go_on(ctx)) break;
+    while (w && w->addr != addr) w = w->next;
+    if (!w) {
+      drained(ctx);
+      break;
+    }
+    rp_waiter_t *next = w->next;
+    unlink_waiter(b, w);
+    woken++;
+    wake_one(w);
     w = next;
   }
   rp_lock_release(&b->lock);

@@ -99,6 +99,17 @@ rp_waiter_t *rp_wait_async_cancel(_Atomic int32_t *addr, void *owner, uint64_t t
  * With nobody waiting in addr's bucket this is one atomic load. */
 uint32_t rp_notify(_Atomic int32_t *addr, uint32_t count);
 
+/* Serves a hand-off under one hold of addr's bucket lock: before each wake it asks
+ * go_on(ctx) whether the hand-off continues (it reads what earlier on_wakes did); it wakes
+ * the next waiter on addr in FIFO order while go_on says so; when no waiter on addr is left
+ * it calls drained(ctx), still under the lock, and stops. Waiters link only under this lock
+ * after re-checking their word (add_if_equal), so a state change made by drained cannot
+ * race with a waiter that decided to link on the old value: that link fails and the waiter
+ * looks again. Returns the number woken. go_on and drained must not call into the table. */
+typedef int (*rp_handoff_go_fn)(void *ctx);
+typedef void (*rp_handoff_drained_fn)(void *ctx);
+uint32_t rp_notify_handoff(_Atomic int32_t *addr, rp_handoff_go_fn go_on, rp_handoff_drained_fn drained, void *ctx);
+
 /* Unlinks every async waiter belonging to owner, chaining them through ready_next;
  * returns the chain (the caller frees them). For environment teardown. */
 rp_waiter_t *rp_wait_remove_owner(void *owner);

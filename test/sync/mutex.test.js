@@ -189,10 +189,7 @@ describe('Mutex', () => {
       assert.equal(mu.locked, false);
     });
 
-    // Known issue (issue #6 closing note): under load a queued waiter is occasionally served
-    // after the one behind it (seen once in 1 of ~10 full runs, and once in the C test under
-    // TSAN). Run with RINGPOOL_STRICT_FIFO=1 until the cause in src/sync.c is found and fixed.
-    (process.env.RINGPOOL_STRICT_FIFO ? it : it.skip)('cross-thread waiters are served in FIFO order', async () => {
+    it('cross-thread waiters are served in FIFO order', async () => {
       const mu = new Mutex();
       const ctl = control(32);
       const g = await mu.lock();
