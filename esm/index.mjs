@@ -2,7 +2,7 @@
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
-const cjs = require('../dist/index.js');
+const cjs = require('../dist/entry.js');
 
 export const {
   waitAsync,

@@ -75,6 +75,12 @@ export const kWorkerCtlWords = W_CANCEL + kCancelSlots;
 export const kTaskChannelBytes = 1 << 18;
 export const kResultChannelBytes = 1 << 18;
 
+/**
+ * Copied payload (bytes) a worker may have in flight on the MessagePort path before the pool
+ * stops giving it tasks (WorkerHandle.portFull).
+ */
+export const kPortWindowBytes = 4 << 20;
+
 /** What the main thread passes to a worker in workerData. */
 export interface WorkerBoot {
   readonly kind: 'ringpool-worker';

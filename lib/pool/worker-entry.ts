@@ -210,7 +210,8 @@ function sendPortResult(id: number, msg: PortResult, transfer: TransferListItem[
   }
   out.writeU8(R_PORT);
   out.writeU32(id);
-  afterWrite();
+  // Publish now: the main thread takes the port message as soon as it reads the marker.
+  flush();
 }
 
 function scheduleFlush(): void {

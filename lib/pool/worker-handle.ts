@@ -14,7 +14,7 @@ import { native } from '../native';
 import { notify } from '../wait';
 import {
   K_BATCH, K_CALL, K_CANCEL, K_CTX, K_FN, K_PORT_TASK, K_STOP, R_EMIT, R_EMIT_PORT, R_ERR, R_OK, R_PORT, R_READY, R_SKIP, R_STDERR, R_STDOUT,
-  W_CANCEL, W_SPACE_SEQ, W_SPACE_WAITERS, W_STARTED, kCancelSlots, kResultChannelBytes, kTaskChannelBytes, kWorkerCtlWords,
+  W_CANCEL, W_SPACE_SEQ, W_SPACE_WAITERS, W_STARTED, kCancelSlots, kPortWindowBytes, kResultChannelBytes, kTaskChannelBytes, kWorkerCtlWords,
 } from './protocol';
 import type { PortResult, PortTask, WorkerBoot } from './protocol';
 import type { Task } from './task';
@@ -61,6 +61,12 @@ export class WorkerHandle {
   idleTimer: NodeJS.Timeout | undefined;
   killTimer: NodeJS.Timeout | undefined;
   #refed = true;
+  /** Bytes the next encodePortTask copies through the port (set by encodeTask when it declines). */
+  #portCost = 0;
+  /** Copied port-path bytes per task id, for tasks not reported yet; their sum is portBytes. */
+  readonly #portCosts = new Map<number, number>();
+  /** Copied bytes posted on the port for tasks in flight here (see portFull). */
+  portBytes = 0;
 
   constructor(script: string | null, poolCtl: SharedArrayBuffer, emitStdStreams: boolean, opts: WorkerOptions) {
     this.tasks = makeChannel(kTaskChannelBytes);
@@ -89,6 +95,18 @@ export class WorkerHandle {
     this.threadId = this.worker.threadId;
   }
 
+  /**
+   * True while enough copied payload is in flight on the port path that this worker should
+   * take no more tasks: a posted message is serialized into fresh memory that stays
+   * allocated until the worker reads it, so hundreds of big payloads posted at once cost
+   * page faults on both sides (several ms per MiB here, against well under one when a few
+   * buffers are recycled). The window still lets the worker hold the next payload while it
+   * runs one.
+   */
+  get portFull(): boolean {
+    return this.portBytes >= kPortWindowBytes;
+  }
+
   get started(): number {
     return Atomics.load(this.ctl, W_STARTED);
   }
@@ -108,10 +126,16 @@ export class WorkerHandle {
    */
   encodeTask(enc: Encoder, task: Task): boolean {
     const transfer = task.x?.transfer;
-    if (transfer !== undefined && transfer.length > 0) return false;
+    if (transfer !== undefined && transfer.length > 0) {
+      this.#portCost = copiedBytes(task.args, transfer);
+      return false;
+    }
     // Arguments that cannot fit a record anyway go straight to the port path, unencoded.
     for (const a of task.args) {
-      if ((a instanceof ArrayBuffer || ArrayBuffer.isView(a)) && a.byteLength > this.maxTaskRecord >> 1) return false;
+      if ((a instanceof ArrayBuffer || ArrayBuffer.isView(a)) && a.byteLength > this.maxTaskRecord >> 1) {
+        this.#portCost = copiedBytes(task.args, undefined);
+        return false;
+      }
     }
     const mark = enc.mark();
     try {
@@ -143,11 +167,15 @@ export class WorkerHandle {
       enc.writeValue(task.args);
     } catch (err) {
       enc.rewind(mark);
-      if (err instanceof NeedsPortError) return false;
+      if (err instanceof NeedsPortError) {
+        this.#portCost = 0; // shared memory: structured clone shares it, nothing big is copied
+        return false;
+      }
       throw err;
     }
     if (enc.length > this.maxTaskRecord - 64) {
       // Too big for the record this batch goes in: the task takes the port path instead.
+      this.#portCost = enc.length - mark;
       enc.rewind(mark);
       return false;
     }
@@ -161,10 +189,20 @@ export class WorkerHandle {
       task.method !== undefined
         ? { mode: task.mode, context: task.x?.context, method: task.method, args: task.args }
         : { mode: task.mode, context: task.x?.context, fnId: task.fnId, source: this.knownFns.has(task.fnId) ? undefined : task.fnSource, args: task.args };
+    const cost = this.#portCost;
+    this.#portCost = 0;
     this.port.postMessage(msg, task.x?.transfer as TransferListItem[] | undefined);
+    if (cost > 0) {
+      this.#portCosts.set(task.id, cost);
+      this.portBytes += cost;
+    }
     if (task.method === undefined) this.knownFns.add(task.fnId);
     enc.writeU8(K_PORT_TASK);
     enc.writeU32(task.id);
+    // Publish the batch so far at once: the worker starts taking the port message while the
+    // main thread goes on. Holding the marker back until the batch ends would leave the worker
+    // idle while big payloads pile up unread in the port (fresh memory for each of them).
+    if (this.send(enc.bytes())) enc.reset();
   }
 
   /** Publishes a batch; false if the channel has no room now. */
@@ -209,6 +247,13 @@ export class WorkerHandle {
     return n;
   }
 
+  #portDone(id: number): void {
+    const cost = this.#portCosts.get(id);
+    if (cost === undefined) return;
+    this.#portCosts.delete(id);
+    this.portBytes -= cost;
+  }
+
   #handle(dec: Decoder, sink: ResultSink): void {
     const kind = dec.readU8();
     const id = dec.readU32();
@@ -218,6 +263,7 @@ export class WorkerHandle {
       return;
     }
     const task = this.inflight.get(id);
+    if (this.portBytes !== 0 && kind !== R_EMIT && kind !== R_EMIT_PORT && kind !== R_STDOUT && kind !== R_STDERR) this.#portDone(id);
     switch (kind) {
       case R_OK: {
         const runMs = dec.readF64();
@@ -268,6 +314,19 @@ export class WorkerHandle {
         throw new Error(`ringpool: unknown result kind ${kind}`);
     }
   }
+}
+
+/** Bytes of the binary arguments at the top level of `args` that a postMessage copies (not in `transfer`). */
+function copiedBytes(args: readonly unknown[], transfer: readonly unknown[] | undefined): number {
+  let n = 0;
+  for (const a of args) {
+    if (a instanceof ArrayBuffer) {
+      if (!transfer?.includes(a)) n += a.byteLength;
+    } else if (ArrayBuffer.isView(a) && !(a.buffer instanceof SharedArrayBuffer) && !transfer?.includes(a.buffer)) {
+      n += a.byteLength;
+    }
+  }
+  return n;
 }
 
 /** Errors thrown in a worker arrive as themselves; anything else thrown arrives as a TaskError holding it. */
