@@ -7,7 +7,7 @@
  * still fails at require time with AddonMissingError.
  *
  * Types come from ./index (types/index.d.ts). Keep kFrom in step with ./index:
- * test/pool/startup.test.js checks that both export the same names and the same objects.
+ * test/pool/port-copy.test.js checks that both export the same names and the same objects.
  */
 import './native';
 

@@ -40,6 +40,11 @@ typedef struct {
   uint32_t id;
   bool closing;
   rp_mheld_t *held;
+  /* mapBind: this thread's key buffer and read scratch for mapGetBound, each held by a
+   * strong reference (so the pointers stay valid until the next mapBind or env teardown). */
+  napi_ref key_ref, out_ref;
+  uint8_t *key, *out;
+  size_t key_cap, out_cap;
 } rp_menv_t;
 
 static rp_menv_t *get_args(napi_env env, napi_callback_info info, napi_value *argv) {
@@ -225,6 +230,63 @@ static napi_value js_get(napi_env env, napi_callback_info info) {
     }
     RP_CALL(env, napi_create_typedarray(env, napi_uint8_array, g.vlen, ab, 0, &u8));
     return u8;
+  }
+}
+
+/* mapBind(key, out): the buffers mapGetBound uses from now on in this thread (JS calls it
+ * again whenever it replaces either one). */
+static napi_value js_bind(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  rp_menv_t *st = get_args(env, info, argv);
+  void *key = NULL, *out = NULL;
+  size_t kc = 0, oc = 0;
+  if (!st || !rp__get_bytes(env, argv[0], "key", &key, &kc) || !rp__get_bytes(env, argv[1], "out", &out, &oc)) return NULL;
+  napi_ref kr, orf;
+  RP_CALL(env, napi_create_reference(env, argv[0], 1, &kr));
+  if (napi_create_reference(env, argv[1], 1, &orf) != napi_ok) {
+    napi_delete_reference(env, kr);
+    rp__throw_last(env);
+    return NULL;
+  }
+  if (st->key_ref) napi_delete_reference(env, st->key_ref);
+  if (st->out_ref) napi_delete_reference(env, st->out_ref);
+  st->key_ref = kr;
+  st->out_ref = orf;
+  st->key = key;
+  st->key_cap = kc;
+  st->out = out;
+  st->out_cap = oc;
+  return rp__undefined(env);
+}
+
+/* mapGetBound(i32, klen) -> like mapGet(i32, key, klen, out) with the buffers of mapBind:
+ * the key is key[0, klen), a value that fits is copied into out. The common read path of
+ * SharedMap.get: two arguments, so the glue costs a third of mapGet's. */
+static napi_value js_get_bound(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  size_t argc = 2;
+  void *data = NULL;
+  RP_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, &data));
+  rp_menv_t *st = data;
+  if (argc < 2 || st->key == NULL) RP_THROW(env, "ERR_RINGPOOL_INVALID_STATE", "mapGetBound: call mapBind first");
+  void *base;
+  size_t len;
+  if (!get_map(env, argv[0], "SharedMap.get", &base, &len)) return NULL;
+  uint32_t klen;
+  if (napi_get_value_uint32(env, argv[1], &klen) != napi_ok || klen > st->key_cap || klen > RP_MAP_MAX_KEY)
+    RP_THROW_RANGE(env, "ERR_RINGPOOL_OUT_OF_RANGE", "mapGetBound: bad key length");
+  rp_map_ctx_t cx = ctx_of(env, st);
+  rp_map_found_t f;
+  for (;;) {
+    int rc = rp_map_get(base, len, &cx, st->key, klen, st->out, st->out_cap, &f);
+    if (rc == RP_MAP_STALE) {
+      if (!rp__view_bytes(env, argv[0], &len)) return NULL;
+      continue;
+    }
+    if (rc == RP_MAP_ABSENT) return rp__int(env, -1);
+    if (rc != 0) RP_THROW_RC(env, rc, "SharedMap.get");
+    if (f.vlen <= st->out_cap) return rp__int(env, f.vlen);
+    return rp__int(env, -2); /* longer than out: JS asks mapGet for a copy */
   }
 }
 
@@ -543,6 +605,7 @@ static void cleanup(void *arg) {
     free(h); /* the reference dies with the env */
   }
   st->held = NULL;
+  /* key_ref / out_ref die with the env too. */
   free(st);
 }
 
@@ -564,7 +627,7 @@ bool rp_bind_map(napi_env env, napi_value exports) {
       {"mapSet", js_set},       {"mapDelete", js_delete}, {"mapClear", js_clear},
       {"mapSize", js_size},     {"mapMemory", js_memory}, {"mapStripeOf", js_stripe_of},
       {"mapLock", js_lock},     {"mapUnlock", js_unlock}, {"mapScan", js_scan},
-      {"mapCommit", js_commit},
+      {"mapCommit", js_commit}, {"mapBind", js_bind},     {"mapGetBound", js_get_bound},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value fn;

@@ -40,11 +40,17 @@ static napi_value js_layout(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value o;
   RP_CALL(env, napi_create_object(env, &o));
-  bool ok = set_int(env, o, "notEmptySeq", (RP_SQUEUE_RING_AT + RP_RING_OFF_NOT_EMPTY_SEQ) / 4) &&
-            set_int(env, o, "notEmptyWaiters", (RP_SQUEUE_RING_AT + RP_RING_OFF_NOT_EMPTY_WAITERS) / 4) &&
+  bool ok = set_int(env, o, "notEmptySeq", RP_SQUEUE_OFF_NOT_EMPTY_SEQ / 4) &&
+            set_int(env, o, "notEmptyWaiters", RP_SQUEUE_OFF_NOT_EMPTY_WAITERS / 4) &&
             set_int(env, o, "roomSeq", RP_SQUEUE_OFF_ROOM_SEQ / 4) &&
             set_int(env, o, "roomWaiters", RP_SQUEUE_OFF_ROOM_WAITERS / 4) &&
             set_int(env, o, "closed", RP_SQUEUE_OFF_CLOSED / 4) &&
+            set_int(env, o, "count", RP_SQUEUE_OFF_COUNT / 4) &&
+            set_int(env, o, "tail", RP_SQUEUE_OFF_TAIL / 4) &&
+            set_int(env, o, "head", RP_SQUEUE_OFF_HEAD / 4) &&
+            set_int(env, o, "slots", RP_SQUEUE_SLOTS_AT / 4) &&
+            set_int(env, o, "slotHead", RP_SQUEUE_SLOT_HEAD) &&
+            set_int(env, o, "infoRef", RP_SQUEUE_INFO_REF) &&
             set_int(env, o, "maxCapacity", RP_SQUEUE_MAX_CAPACITY) &&
             set_int(env, o, "maxBytes", (int64_t)RP_ARENA_MAX_LIMIT);
   if (!ok) {
@@ -56,9 +62,11 @@ static napi_value js_layout(napi_env env, napi_callback_info info) {
 
 static napi_value js_header_bytes(napi_env env, napi_callback_info info) {
   napi_value argv[MAX_ARGS];
-  int64_t c;
-  if (!get_args(env, info, argv) || !rp__get_int(env, argv[0], "capacity", 0, UINT32_MAX, &c)) return NULL;
-  return rp__int(env, (int64_t)rp_squeue_header_bytes((uint32_t)c));
+  int64_t c, max;
+  if (!get_args(env, info, argv) || !rp__get_int(env, argv[0], "capacity", 0, UINT32_MAX, &c) ||
+      !rp__get_int(env, argv[1], "maxBytes", 0, (int64_t)RP_ARENA_MAX_LIMIT, &max))
+    return NULL;
+  return rp__int(env, (int64_t)rp_squeue_header_bytes((uint32_t)c, (uint64_t)max));
 }
 
 static napi_value js_init(napi_env env, napi_callback_info info) {
@@ -88,10 +96,13 @@ static napi_value js_check(napi_env env, napi_callback_info info) {
   int rc = rp_squeue_check(data, n * sizeof(int32_t), &qi);
   if (rc != 0) RP_THROW_RC(env, rc, "squeueCheck");
   napi_value arr;
-  RP_CALL(env, napi_create_array_with_length(env, 3, &arr));
+  RP_CALL(env, napi_create_array_with_length(env, 6, &arr));
   RP_CALL(env, napi_set_element(env, arr, 0, rp__int(env, qi.capacity)));
   RP_CALL(env, napi_set_element(env, arr, 1, rp__int(env, (int64_t)qi.max_bytes)));
   RP_CALL(env, napi_set_element(env, arr, 2, rp__int(env, qi.header_bytes)));
+  RP_CALL(env, napi_set_element(env, arr, 3, rp__int(env, qi.ring_capacity)));
+  RP_CALL(env, napi_set_element(env, arr, 4, rp__int(env, qi.slot_bytes)));
+  RP_CALL(env, napi_set_element(env, arr, 5, rp__int(env, qi.arena_off)));
   return arr;
 }
 
@@ -148,27 +159,45 @@ done:
   return ret;
 }
 
-/* Copies record ref out (into out, or a fresh Uint8Array when longer) and releases it. */
-static napi_value take(napi_env env, napi_value view, void *base, size_t len, uint32_t ref, uint8_t *out, size_t cap) {
+/* Copies the record at claimed position pos out (into out, or a fresh Uint8Array when
+ * longer) and releases it. The slot is released on every path, errors included: a claimed
+ * slot that is never released would stall the queue. */
+static napi_value take(napi_env env, napi_value view, void *base, size_t len, uint32_t pos, uint8_t *out, size_t cap) {
   uint32_t n = 0;
   uint64_t need = 0;
   int rc;
-  while ((rc = rp_squeue_read(base, len, ref, out, cap, &n, &need)) == RP_ARENA_GROW)
-    if (!rp__view_bytes(env, view, &len)) return NULL;
-  if (rc != 0) RP_THROW_RC(env, rc, "SharedQueue.dequeue");
-  napi_value result;
+  napi_value result = NULL;
+  while ((rc = rp_squeue_read(base, len, pos, out, cap, &n, &need)) == RP_ARENA_GROW)
+    if (!rp__view_bytes(env, view, &len)) goto release;
+  if (rc != 0) {
+    rp__throw_code(env, rc, "SharedQueue.dequeue");
+    goto release;
+  }
   if (n <= cap) {
     result = rp__int(env, n);
   } else {
     void *big = NULL;
     napi_value ab;
-    RP_CALL(env, napi_create_arraybuffer(env, n, &big, &ab));
-    rc = rp_squeue_read(base, len, ref, big, n, &n, &need);
-    if (rc != 0) RP_THROW_RC(env, rc, "SharedQueue.dequeue");
-    RP_CALL(env, napi_create_typedarray(env, napi_uint8_array, n, ab, 0, &result));
+    if (napi_create_arraybuffer(env, n, &big, &ab) != napi_ok) {
+      rp__throw_last(env);
+      goto release;
+    }
+    rc = rp_squeue_read(base, len, pos, big, n, &n, &need);
+    if (rc != 0) {
+      rp__throw_code(env, rc, "SharedQueue.dequeue");
+      goto release;
+    }
+    if (napi_create_typedarray(env, napi_uint8_array, n, ab, 0, &result) != napi_ok) {
+      rp__throw_last(env);
+      result = NULL;
+    }
   }
-  rc = rp_squeue_release(base, len, ref);
-  if (rc != 0) RP_THROW_RC(env, rc, "SharedQueue.dequeue");
+release:
+  rc = rp_squeue_release(base, len, pos);
+  if (rc != 0 && result != NULL) {
+    rp__throw_code(env, rc, "SharedQueue.dequeue");
+    return NULL;
+  }
   return result;
 }
 
@@ -179,11 +208,27 @@ static napi_value js_dequeue(napi_env env, napi_callback_info info) {
   size_t len, cap = 0;
   if (!get_args(env, info, argv) || !get_queue(env, argv[0], "SharedQueue.dequeue", &base, &len)) return NULL;
   if (!rp__get_bytes(env, argv[1], "out", &out, &cap)) return NULL;
-  uint32_t ref;
-  int rc = rp_squeue_pop(base, &ref);
+  uint32_t pos;
+  int rc = rp_squeue_pop(base, &pos);
   if (rc == RP_SQUEUE_EMPTY) return rp__int(env, -1);
   if (rc != 0) RP_THROW_RC(env, rc, "SharedQueue.dequeue");
-  return take(env, argv[0], base, len, ref, out, cap);
+  return take(env, argv[0], base, len, pos, out, cap);
+}
+
+/* squeueFinish(i32, pos, out): the rest of a dequeue whose claim (C2) JS made at position
+ * pos: copies the record out like squeueDequeue and releases it. */
+static napi_value js_finish(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  void *base, *out = NULL;
+  size_t len, cap = 0;
+  int64_t pos;
+  if (!get_args(env, info, argv) || !get_queue(env, argv[0], "SharedQueue.dequeue", &base, &len)) return NULL;
+  if (!rp__get_int(env, argv[1], "pos", 0, UINT32_MAX, &pos)) return NULL;
+  if (!rp__get_bytes(env, argv[2], "out", &out, &cap)) {
+    rp_squeue_release(base, len, (uint32_t)pos); /* the record is lost with the error, the slot is not */
+    return NULL;
+  }
+  return take(env, argv[0], base, len, (uint32_t)pos, out, cap);
 }
 
 /* squeueDequeueMany(i32, out, max) -> n: up to max records taken, stored back to back in out
@@ -202,17 +247,23 @@ static napi_value js_dequeue_many(napi_env env, napi_callback_info info) {
   size_t pos = 0;
   int64_t n = 0;
   while (n < max) {
-    uint32_t ref, l = 0;
+    uint32_t at, l = 0;
     uint64_t need = 0;
-    int rc = rp_squeue_pop(base, &ref);
+    int rc = rp_squeue_pop(base, &at);
     if (rc == RP_SQUEUE_EMPTY) break;
     if (rc != 0) RP_THROW_RC(env, rc, "SharedQueue.dequeueMany");
     size_t room = cap - pos >= 4 ? cap - pos - 4 : 0;
-    while ((rc = rp_squeue_read(base, len, ref, o + pos + 4, room, &l, &need)) == RP_ARENA_GROW)
-      if (!rp__view_bytes(env, argv[0], &len)) return NULL;
-    if (rc != 0) RP_THROW_RC(env, rc, "SharedQueue.dequeueMany");
+    while ((rc = rp_squeue_read(base, len, at, o + pos + 4, room, &l, &need)) == RP_ARENA_GROW)
+      if (!rp__view_bytes(env, argv[0], &len)) {
+        rp_squeue_release(base, len, at);
+        return NULL;
+      }
+    if (rc != 0) {
+      rp_squeue_release(base, len, at);
+      RP_THROW_RC(env, rc, "SharedQueue.dequeueMany");
+    }
     if (cap - pos < 4 || l > room) {
-      napi_value last = take(env, argv[0], base, len, ref, NULL, 0); /* copies and releases */
+      napi_value last = take(env, argv[0], base, len, at, NULL, 0); /* copies and releases */
       if (last == NULL) return NULL;
       napi_value arr;
       RP_CALL(env, napi_create_array_with_length(env, 2, &arr));
@@ -223,7 +274,7 @@ static napi_value js_dequeue_many(napi_env env, napi_callback_info info) {
     memcpy(o + pos, &l, 4);
     pos += 4 + ((l + 3u) & ~(size_t)3u);
     n++;
-    rc = rp_squeue_release(base, len, ref);
+    rc = rp_squeue_release(base, len, at);
     if (rc != 0) RP_THROW_RC(env, rc, "SharedQueue.dequeueMany");
   }
   return rp__int(env, n);
@@ -297,7 +348,7 @@ bool rp_bind_squeue(napi_env env, napi_value exports) {
       {"squeueInit", js_init},       {"squeueCheck", js_check},
       {"squeueEnqueue", js_enqueue}, {"squeueDequeue", js_dequeue},
       {"squeuePeek", js_peek},       {"squeueDequeueMany", js_dequeue_many},
-      {"squeueClose", js_close},
+      {"squeueClose", js_close},     {"squeueFinish", js_finish},
       {"squeueClosed", js_closed},   {"squeueClear", js_clear},
       {"squeueSize", js_size},
   };

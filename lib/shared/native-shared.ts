@@ -27,12 +27,22 @@ export interface MapLayout {
   readonly maxBytes: number;
 }
 
+/** Int32 indices of a SharedQueue's words, and slot constants (src/squeue.h LAYOUT). */
 export interface QueueLayout {
   readonly notEmptySeq: number;
   readonly notEmptyWaiters: number;
   readonly roomSeq: number;
   readonly roomWaiters: number;
   readonly closed: number;
+  readonly count: number;
+  readonly tail: number;
+  readonly head: number;
+  /** Int32 index of slot 0. */
+  readonly slots: number;
+  /** Bytes of a slot before its inline record (seq, info). */
+  readonly slotHead: number;
+  /** The info bit of a record kept in an arena block. */
+  readonly infoRef: number;
   readonly maxCapacity: number;
   readonly maxBytes: number;
 }
@@ -49,6 +59,10 @@ declare module '../native' {
     mapCheck(i32: Int32Array): [number, number, number];
     /** -1 absent, a length (copied into out), or a fresh copy when longer than out. meta: [version, ms]. */
     mapGet(i32: Int32Array, key: Uint8Array, klen: number, out: Uint8Array, meta?: Float64Array): number | Uint8Array;
+    /** This thread's key buffer and read scratch for mapGetBound (kept until the next call). */
+    mapBind(key: Uint8Array, out: Uint8Array): void;
+    /** mapGet with the bound buffers: -1 absent, -2 longer than out (use mapGet), or the length copied into out. */
+    mapGetBound(i32: Int32Array, klen: number): number;
     /** 0 done; > 0 grow the buffer to that many bytes and call again; -1 full; -2 too large. */
     mapSet(i32: Int32Array, key: Uint8Array, klen: number, val: Uint8Array, vlen: number): number;
     mapDelete(i32: Int32Array, key: Uint8Array, klen: number): boolean;
@@ -67,14 +81,17 @@ declare module '../native' {
 
     // SharedQueue (bind_squeue.c)
     squeueLayout(): QueueLayout;
-    squeueHeaderBytes(capacity: number): number;
+    /** Header bytes of a queue of `capacity` with this maxBytes (0 for a bad capacity). */
+    squeueHeaderBytes(capacity: number, maxBytes: number): number;
     squeueInit(i32: Int32Array, capacity: number, maxBytes: number): void;
-    /** [capacity, maxBytes, headerBytes]. */
-    squeueCheck(i32: Int32Array): [number, number, number];
+    /** [capacity, maxBytes, headerBytes, ringCapacity, slotBytes, arenaOffset]. */
+    squeueCheck(i32: Int32Array): [number, number, number, number, number, number];
     /** 0 | need (> 0: grow) | -1 no room | -2 memory full | -3 a record never fits | -4 closed. */
     squeueEnqueue(i32: Int32Array, bytes: Uint8Array, lens: Uint32Array, n: number): number;
     /** -1 empty, a length (copied into out), or a fresh copy when longer than out. */
     squeueDequeue(i32: Int32Array, out: Uint8Array): number | Uint8Array;
+    /** The rest of a dequeue whose claim JS made at position pos (u32): like squeueDequeue, never -1. */
+    squeueFinish(i32: Int32Array, pos: number, out: Uint8Array): number | Uint8Array;
     squeuePeek(i32: Int32Array, out: Uint8Array): number | Uint8Array;
     /** n records { u32 length; bytes; pad to 4 } in out, or [n, copy of one more that did not fit]. */
     squeueDequeueMany(i32: Int32Array, out: Uint8Array, max: number): number | [number, Uint8Array];

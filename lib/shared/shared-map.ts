@@ -45,6 +45,18 @@ interface Attach {
 const keyBuf = new KeyBuffer();
 const meta = new Float64Array(2);
 
+/**
+ * The key buffer and read scratch the native side holds for mapGetBound (the common read
+ * path: two arguments instead of five). Bound again whenever either one is replaced.
+ */
+let boundKey: Uint8Array | null = null;
+let boundOut: Uint8Array | null = null;
+function bindBuffers(out: Uint8Array): void {
+  native.mapBind(keyBuf.bytes, out);
+  boundKey = keyBuf.bytes;
+  boundOut = out;
+}
+
 function isThenable(v: unknown): boolean {
   return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { then?: unknown }).then === 'function';
 }
@@ -119,6 +131,11 @@ export class SharedMap<K extends SharedKey = SharedKey, V = unknown> implements 
     if (tx !== undefined) return tx.get(this, key, 'SharedMap.get') as V | undefined;
     const klen = keyBuf.encode(key, 'SharedMap.get');
     const out = readScratch();
+    if (keyBuf.bytes !== boundKey || out !== boundOut) bindBuffers(out);
+    const n = native.mapGetBound(this.#i32, klen);
+    if (n >= 0) return decodeValue(out, 0, n) as V;
+    if (n === -1) return undefined;
+    // Longer than the scratch: a copy through the general call.
     const r = native.mapGet(this.#i32, keyBuf.bytes, klen, out);
     if (r === -1) return undefined;
     if (typeof r === 'number') return decodeValue(out, 0, r) as V;

@@ -1,10 +1,17 @@
 /**
  * SharedQueue: a bounded multi-producer multi-consumer FIFO of values (anything ringpool's
  * codec encodes) in a growable SharedArrayBuffer, usable from every thread at once. The core
- * (src/squeue.c) is a lock-free ring of records in a block arena with an exact item budget;
- * this class encodes values, turns outcomes into values and errors, and waits without
- * blocking the event loop (ring.h's SLEEPING protocol on the queue's words, through
- * ringpool's waitAsync). close() ends every consumer's wait and iteration.
+ * (src/squeue.c) is a lock-free ring of slots with an exact item budget; a record of up to
+ * 56 bytes lives in its slot, a longer one in a block arena. This class encodes values, turns
+ * outcomes into values and errors, and waits without blocking the event loop (squeue.h
+ * SLEEPING on the queue's words, through ringpool's waitAsync). close() ends every
+ * consumer's wait and iteration.
+ *
+ * Fast path: single items whose encoding fits in a slot are enqueued and dequeued here, with
+ * Atomics on a fixed-length view of the ring (squeue.h "JS FAST PATH": the same protocol and
+ * words as the C core, which handles everything else and interoperates with it). A fixed-
+ * length view, unlike the length-tracking one the native calls take, keeps V8's fast element
+ * access; the ring never moves or shrinks, so the view stays valid while the buffer grows.
  */
 import { TimeoutError, AbortError, RingpoolTypeError } from '../errors';
 import { QueueFullError } from '../pool/errors';
@@ -13,7 +20,7 @@ import { assertInt, assertOptionsObject, assertSignal, describe, normaliseTimeou
 import { waitAsyncCancellable } from '../wait';
 import { QueueClosedError, fullError, tooLargeError } from './errors';
 import { native, queueLayout } from './native-shared';
-import { assertRegion, createRegion, growRegion, maxBytesOf, readRegionOptions, type RegionOptions } from './region';
+import { assertRegion, createRegion, growRegion, kDefaults, maxBytesOf, readRegionOptions, type RegionOptions } from './region';
 import { assertNoTx } from './transaction';
 import { decodeValue, encodeValue, noteLargeValue, readScratch } from './values';
 
@@ -35,8 +42,59 @@ interface Attach {
 }
 const kNone = Symbol('none');
 const kOne = new Uint32Array(1);
-/** Attempts before a waiter registers and sleeps (each is one native call, ~0.3 µs). */
-const kSpins = 64;
+/** Attempts before a waiter registers and sleeps: ~20 µs either way (a native attempt costs
+ * ~0.3 µs, a fast-path one a few tens of ns), about what waking a sleeping thread costs. */
+const kSpinsNative = 64;
+const kSpinsFast = 512;
+
+// Int32 indices of the queue's words (squeue.h LAYOUT), read once.
+const kCount = queueLayout.count;
+const kTail = queueLayout.tail;
+const kHead = queueLayout.head;
+const kClosed = queueLayout.closed;
+const kNeSeq = queueLayout.notEmptySeq;
+const kNeWaiters = queueLayout.notEmptyWaiters;
+const kRoomSeq = queueLayout.roomSeq;
+const kRoomWaiters = queueLayout.roomWaiters;
+const kSlots = queueLayout.slots;
+const kHeadInts = queueLayout.slotHead >> 2;
+const kInfoRef = queueLayout.infoRef | 0;
+
+// Outcomes of #putFast.
+const kQueued = 0;
+const kFull = 1;
+const kSlow = 2;
+
+/**
+ * Int32 views of the encoder's buffer and of the read scratch (both start at offset 0 of
+ * their own ArrayBuffer), remade when values.ts replaces those buffers. Whole-word copies
+ * between them and the slots move a record in at most 14 steps.
+ */
+let encBuffer: ArrayBufferLike | null = null;
+let enc32: Int32Array<ArrayBufferLike> = new Int32Array(0);
+let scratchBytes: Uint8Array | null = null;
+let scratch32: Int32Array<ArrayBufferLike> = new Int32Array(0);
+
+function wordsOf(bytes: Uint8Array): Int32Array {
+  const b = bytes.buffer;
+  if (b !== encBuffer) {
+    encBuffer = b;
+    enc32 = new Int32Array(b, 0, b.byteLength >> 2);
+  }
+  return enc32;
+}
+
+function scratchWords(out: Uint8Array): Int32Array {
+  if (out !== scratchBytes) {
+    scratchBytes = out;
+    scratch32 = new Int32Array(out.buffer, out.byteOffset, out.byteLength >> 2);
+  }
+  return scratch32;
+}
+
+function corruptQueue(what: string): never {
+  throw new RingpoolTypeError('ERR_RINGPOOL_BAD_LAYOUT', `${what}: the queue's memory is corrupt`);
+}
 
 function readWaitOptions(options: unknown, what: string): { signal: AbortSignal | undefined; timeout: number } {
   if (options === undefined) return { signal: undefined, timeout: Infinity };
@@ -51,8 +109,16 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
   readonly __ringpool__ = 'SharedQueue' as const;
   /** The SharedArrayBuffer holding the queue; SharedQueue.from(handle) attaches to it elsewhere. */
   readonly handle: SharedArrayBuffer;
+  /** Length-tracking view over the whole region (native calls, waits, notifies). */
   readonly #i32: Int32Array;
+  /** Fixed-length view over the header and the ring (the fast path). */
+  #w!: Int32Array;
   readonly #capacity: number;
+  #ringCap = 0;
+  #mask = 0;
+  #slotInts = 0;
+  /** Longest record kept in a slot; 0 when the slots are narrow (no fast path). */
+  #inlineMax = 0;
 
   /**
    * @throws RingpoolTypeError ERR_RINGPOOL_INVALID_ARG_TYPE, RingpoolRangeError ERR_RINGPOOL_OUT_OF_RANGE
@@ -62,17 +128,32 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
     if (kAttach in options) {
       this.handle = (options as unknown as Attach)[kAttach];
       this.#i32 = new Int32Array(this.handle);
-      this.#capacity = native.squeueCheck(this.#i32)[0];
+      this.#capacity = this.#attachRing();
       return;
     }
     const { capacity } = options;
     assertInt(capacity, 'SharedQueue: options.capacity', 1, queueLayout.maxCapacity);
-    const minBytes = native.squeueHeaderBytes(capacity) + 1024;
+    // The slot size (and so the header) depends on maxBytes; a bad maxBytes is reported by
+    // readRegionOptions, so size the header with the default meanwhile.
+    const mb = (options as { maxBytes?: unknown }).maxBytes;
+    const forSlots = Number.isSafeInteger(mb) && (mb as number) > 0 && (mb as number) <= queueLayout.maxBytes ? (mb as number) : kDefaults.maxBytes;
+    const minBytes = native.squeueHeaderBytes(capacity, forSlots) + 1024;
     const { maxBytes, initialBytes } = readRegionOptions(options as unknown as Record<string, unknown>, 'SharedQueue', queueLayout.maxBytes, minBytes);
     this.handle = createRegion(initialBytes, maxBytes);
     this.#i32 = new Int32Array(this.handle);
     native.squeueInit(this.#i32, capacity, maxBytes);
-    this.#capacity = capacity;
+    this.#capacity = this.#attachRing();
+  }
+
+  /** Reads the geometry, makes the fast path's view; returns the capacity. */
+  #attachRing(): number {
+    const [capacity, , , ringCap, slotBytes, arenaOff] = native.squeueCheck(this.#i32);
+    this.#w = new Int32Array(this.handle, 0, arenaOff >> 2);
+    this.#ringCap = ringCap;
+    this.#mask = ringCap - 1;
+    this.#slotInts = slotBytes >> 2;
+    this.#inlineMax = slotBytes - queueLayout.slotHead;
+    return capacity;
   }
 
   /** The queue behind `handle` (received through workerData, postMessage or a task argument). */
@@ -96,7 +177,9 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
 
   /** Items in the queue now (a snapshot while other threads work). */
   get size(): number {
-    return native.squeueSize(this.#i32);
+    const w = this.#w;
+    const n = (Atomics.load(w, kTail) - Atomics.load(w, kHead)) | 0;
+    return n < 0 ? 0 : n > this.#capacity ? this.#capacity : n;
   }
 
   get isEmpty(): boolean {
@@ -104,7 +187,7 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
   }
 
   get closed(): boolean {
-    return native.squeueClosed(this.#i32);
+    return Atomics.load(this.#w, kClosed) !== 0;
   }
 
   /**
@@ -116,14 +199,18 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
   enqueue(x: T): void {
     assertNoTx('SharedQueue.enqueue');
     const bytes = encodeValue(x, 'SharedQueue.enqueue');
+    const r = this.#putFast(bytes);
+    if (r === kQueued) return;
     kOne[0] = bytes.length;
-    if (!this.#put(bytes, kOne, 1, 'SharedQueue.enqueue')) throw new QueueFullError(this.#capacity);
+    if (r === kFull || !this.#put(bytes, kOne, 1, 'SharedQueue.enqueue')) throw new QueueFullError(this.#capacity);
   }
 
   /** Like enqueue, but returns false instead of throwing when the queue is full. */
   tryEnqueue(x: T): boolean {
     assertNoTx('SharedQueue.tryEnqueue');
     const bytes = encodeValue(x, 'SharedQueue.tryEnqueue');
+    const r = this.#putFast(bytes);
+    if (r !== kSlow) return r === kQueued;
     kOne[0] = bytes.length;
     return this.#put(bytes, kOne, 1, 'SharedQueue.tryEnqueue');
   }
@@ -156,16 +243,25 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
   /** Resolves once x is queued, waiting for room without blocking the thread. */
   async enqueueAsync(x: T, options?: QueueWaitOptions): Promise<void> {
     assertNoTx('SharedQueue.enqueueAsync');
-    const bytes = encodeValue(x, 'SharedQueue.enqueueAsync').slice();
+    // A private copy (the encoder's bytes change with the next encode) whose buffer is
+    // padded to whole words, as the fast path copies words.
+    const enc = encodeValue(x, 'SharedQueue.enqueueAsync');
+    const bytes = new Uint8Array(new ArrayBuffer((enc.length + 3) & ~3), 0, enc.length);
+    bytes.set(enc);
     const lens = new Uint32Array([bytes.length]);
     const { signal, timeout } = readWaitOptions(options, 'SharedQueue.enqueueAsync');
-    await this.#waitLoop(false, () => (this.#put(bytes, lens, 1, 'SharedQueue.enqueueAsync') ? true : kNone), signal, timeout);
+    const attempt = (): unknown => {
+      const r = this.#putFast(bytes);
+      if (r !== kSlow) return r === kQueued ? true : kNone;
+      return this.#put(bytes, lens, 1, 'SharedQueue.enqueueAsync') ? true : kNone;
+    };
+    await this.#waitLoop(false, attempt, signal, timeout);
   }
 
   /** Removes and returns the oldest item, or undefined when the queue is empty. */
   tryDequeue(): T | undefined {
     assertNoTx('SharedQueue.tryDequeue');
-    const v = this.#take();
+    const v = this.#inlineMax > 0 ? this.#takeFast() : this.#take();
     return v === kNone ? undefined : (v as T);
   }
 
@@ -176,7 +272,8 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
   async dequeue(options?: QueueWaitOptions): Promise<T> {
     assertNoTx('SharedQueue.dequeue');
     const { signal, timeout } = readWaitOptions(options, 'SharedQueue.dequeue');
-    return (await this.#waitLoop(true, () => this.#take(), signal, timeout)) as T;
+    const attempt = this.#inlineMax > 0 ? () => this.#takeFast() : () => this.#take();
+    return (await this.#waitLoop(true, attempt, signal, timeout)) as T;
   }
 
   /** Waits for at least one item, then takes up to n; [] when the queue is closed and empty. */
@@ -256,10 +353,155 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
     return 'SharedQueue';
   }
 
+  /**
+   * One record by the fast path (squeue.h "JS FAST PATH", push side): kQueued, kFull, or
+   * kSlow when the native path must do it (too long for a slot, closed: it reports that).
+   */
+  #putFast(bytes: Uint8Array): number {
+    const len = bytes.length;
+    const w = this.#w;
+    if (len > this.#inlineMax || bytes.byteOffset !== 0 || bytes.buffer.byteLength < len + 3 - ((len + 3) & 3)) return kSlow;
+    if (Atomics.load(w, kClosed) !== 0) return kSlow; // the native path reports it
+    const src = wordsOf(bytes);
+    // Reserve a place (count may not pass capacity).
+    const cap = this.#capacity;
+    let c = w[kCount]!; // a guess (plain read); the CAS decides
+    for (;;) {
+      if (c >>> 0 >= cap) {
+        const now = Atomics.load(w, kCount); // "full" is decided by a seq_cst load (SLEEPING)
+        if (now === c) return kFull;
+        c = now;
+        continue;
+      }
+      const seen = Atomics.compareExchange(w, kCount, c, (c + 1) | 0);
+      if (seen === c) break;
+      c = seen;
+    }
+    // Claim a position: A1 (seq == 2 pos) then C1 (CAS tail).
+    const mask = this.#mask;
+    const slotInts = this.#slotInts;
+    let pos = w[kTail]!; // a guess (plain read); A1 and the CAS decide
+    let si = 0;
+    for (;;) {
+      si = kSlots + (pos & mask) * slotInts;
+      const dif = (Atomics.load(w, si) - 2 * pos) | 0;
+      if (dif === 0) {
+        const seen = Atomics.compareExchange(w, kTail, pos, (pos + 1) | 0);
+        if (seen === pos) break;
+        pos = seen;
+      } else {
+        // < 0: the previous lap's consumer still holds the slot (it is between its claim and
+        // its release, a few instructions); > 0: another producer claimed pos.
+        const now = Atomics.load(w, kTail);
+        if (dif > 0 && now === pos) corruptQueue('SharedQueue.enqueue');
+        pos = now;
+      }
+    }
+    // The slot is ours until the publishing store. No loop and no call into JS until then
+    // (see squeue.h): info, then the record's words.
+    w[si + 1] = len;
+    const n = (len + 3) >> 2;
+    const d = si + kHeadInts;
+    if (n > 0) w[d] = src[0]!;
+    if (n > 1) w[d + 1] = src[1]!;
+    if (n > 2) w[d + 2] = src[2]!;
+    if (n > 3) w[d + 3] = src[3]!;
+    if (n > 4) w[d + 4] = src[4]!;
+    if (n > 5) w[d + 5] = src[5]!;
+    if (n > 6) w[d + 6] = src[6]!;
+    if (n > 7) w[d + 7] = src[7]!;
+    if (n > 8) w[d + 8] = src[8]!;
+    if (n > 9) w[d + 9] = src[9]!;
+    if (n > 10) w[d + 10] = src[10]!;
+    if (n > 11) w[d + 11] = src[11]!;
+    if (n > 12) w[d + 12] = src[12]!;
+    if (n > 13) w[d + 13] = src[13]!;
+    // R1: publish (seq_cst, which is also the fence F_p before the waiter check).
+    Atomics.store(w, si, (2 * pos + 1) | 0);
+    if (Atomics.load(w, kNeWaiters) !== 0) {
+      Atomics.add(w, kNeSeq, 1);
+      native.notify(this.#i32, kNeSeq, 1);
+    }
+    return kQueued;
+  }
+
+  /**
+   * The oldest item by the fast path (squeue.h "JS FAST PATH", pop side), or kNone when the
+   * queue is empty. A record kept in a block is finished by the C core.
+   */
+  #takeFast(): unknown {
+    const w = this.#w;
+    const out = readScratch();
+    const dst = scratchWords(out);
+    const mask = this.#mask;
+    const slotInts = this.#slotInts;
+    // Claim: A2 (seq == 2 pos + 1) then C2 (CAS head). Every load is seq_cst, so an "empty"
+    // answer has the fence F_c of the sleeping protocol built in.
+    let pos = w[kHead]!; // a guess (plain read); A2 and the CAS decide
+    let si = 0;
+    for (;;) {
+      si = kSlots + (pos & mask) * slotInts;
+      const dif = (Atomics.load(w, si) - 2 * pos - 1) | 0;
+      if (dif === 0) {
+        const seen = Atomics.compareExchange(w, kHead, pos, (pos + 1) | 0);
+        if (seen === pos) break;
+        pos = seen;
+      } else if (dif < 0) {
+        return kNone;
+      } else {
+        const now = Atomics.load(w, kHead); // another consumer took pos
+        if (now === pos) corruptQueue('SharedQueue.dequeue');
+        pos = now;
+      }
+    }
+    // The slot is ours until the releasing store. No loop and no call into JS until then.
+    const len = w[si + 1]!;
+    if ((len & kInfoRef) !== 0 || len > this.#inlineMax) {
+      // In a block (or corrupt): the C core copies it out and releases slot and place.
+      const r = native.squeueFinish(this.#i32, pos >>> 0, out);
+      if (typeof r === 'number') return decodeValue(out, 0, r);
+      noteLargeValue(r.length);
+      return decodeValue(r, 0, r.length);
+    }
+    const n = (len + 3) >> 2;
+    const s = si + kHeadInts;
+    if (n > 0) dst[0] = w[s]!;
+    if (n > 1) dst[1] = w[s + 1]!;
+    if (n > 2) dst[2] = w[s + 2]!;
+    if (n > 3) dst[3] = w[s + 3]!;
+    if (n > 4) dst[4] = w[s + 4]!;
+    if (n > 5) dst[5] = w[s + 5]!;
+    if (n > 6) dst[6] = w[s + 6]!;
+    if (n > 7) dst[7] = w[s + 7]!;
+    if (n > 8) dst[8] = w[s + 8]!;
+    if (n > 9) dst[9] = w[s + 9]!;
+    if (n > 10) dst[10] = w[s + 10]!;
+    if (n > 11) dst[11] = w[s + 11]!;
+    if (n > 12) dst[12] = w[s + 12]!;
+    if (n > 13) dst[13] = w[s + 13]!;
+    // R2: the slot is free for the next lap (seq_cst: also the fence of the chain rule).
+    Atomics.store(w, si, (2 * (pos + this.#ringCap)) | 0);
+    if (Atomics.load(w, kNeWaiters) !== 0) {
+      // Chain rule: a consumer may sleep although the next position is ready.
+      const h = Atomics.load(w, kHead);
+      if (Atomics.load(w, kSlots + (h & mask) * slotInts) === ((2 * h + 1) | 0)) {
+        Atomics.add(w, kNeSeq, 1);
+        native.notify(this.#i32, kNeSeq, 1);
+      }
+    }
+    // Give the place back; wake producers waiting for room.
+    Atomics.sub(w, kCount, 1);
+    if (Atomics.load(w, kRoomWaiters) !== 0) {
+      Atomics.add(w, kRoomSeq, 1);
+      native.notify(this.#i32, kRoomSeq, Infinity);
+    }
+    return decodeValue(out, 0, len);
+  }
+
   /** true when queued, false when there is no room for n more items now. */
   #put(bytes: Uint8Array, lens: Uint32Array, n: number, what: string): boolean {
     for (;;) {
-      const r = native.squeueEnqueue(this.#i32, bytes, lens, n);
+      const r = native.squeueEnqueue(this.#i32, bytes, lens, n); // the C core: any size, many at once
       if (r === 0) return true;
       if (r > 0) {
         growRegion(this.handle, r, what);
@@ -294,7 +536,7 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
       if (r !== kNone) return r;
       // A short spin first: the other side is usually mid-operation, and a wake-up through
       // the event loop costs tens of microseconds.
-      for (let spin = 0; spin < kSpins; spin++) {
+      for (let spin = 0, spins = this.#inlineMax > 0 ? kSpinsFast : kSpinsNative; spin < spins; spin++) {
         r = attempt();
         if (r !== kNone) return r;
       }

@@ -1,7 +1,8 @@
-/* test_squeue.c - the SharedQueue core: layout checks, exact capacity, all-or-nothing
- * enqueue of many, memory growth and the full error, peek, close, clear, and a sweep of
- * producers x consumers x capacity where every record carries (producer, seq): no loss, no
- * duplicate, per-producer order as seen by each consumer. */
+/* test_squeue.c - the SharedQueue core: layout checks, slot sizes, exact capacity,
+ * all-or-nothing enqueue of many, records inline and in blocks, memory growth and the full
+ * error, peek, close, clear, and a sweep of producers x consumers x capacity (wide and
+ * narrow slots) where every record carries (producer, seq): no loss, no duplicate,
+ * per-producer order as seen by each consumer. */
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -35,7 +36,7 @@ static qregion_t *q_new(uint32_t capacity, uint64_t max) {
   qregion_t *q = calloc(1, sizeof *q);
   q->base = aligned_alloc(64, QMAX);
   CHECK(q->base && q, "alloc");
-  uint64_t hb = rp_squeue_header_bytes(capacity);
+  uint64_t hb = rp_squeue_header_bytes(capacity, max);
   CHECK(hb != 0, "header bytes");
   memset(q->base, 0, (size_t)hb + 256);
   atomic_store(&q->len, (size_t)hb + 256);
@@ -57,22 +58,73 @@ static int enq(qregion_t *q, const void *p, uint32_t n) {
 }
 
 static int deq(qregion_t *q, void *out, size_t cap, uint32_t *n) {
-  uint32_t ref;
-  int rc = rp_squeue_pop(q->base, &ref);
+  uint32_t pos;
+  int rc = rp_squeue_pop(q->base, &pos);
   if (rc != 0) return rc;
   uint64_t need;
-  while ((rc = rp_squeue_read(q->base, atomic_load(&q->len), ref, out, cap, n, &need)) == RP_ARENA_GROW) {
+  while ((rc = rp_squeue_read(q->base, atomic_load(&q->len), pos, out, cap, n, &need)) == RP_ARENA_GROW) {
   }
   CHECK(rc == 0, "read %d", rc);
-  CHECK(rp_squeue_release(q->base, atomic_load(&q->len), ref) == 0, "release");
+  CHECK(rp_squeue_release(q->base, atomic_load(&q->len), pos) == 0, "release");
   return 0;
 }
 
+static void test_slots(void) {
+  CHECK(rp_squeue_slot_bytes(0, 1 << 20) == 0 && rp_squeue_header_bytes(RP_SQUEUE_MAX_CAPACITY + 1, 1 << 20) == 0,
+        "bad capacity");
+  CHECK(rp_squeue_slot_bytes(4096, 64u << 20) == RP_SQUEUE_WIDE_SLOT, "wide by default");
+  CHECK(rp_squeue_slot_bytes(4096, 512u << 10) == RP_SQUEUE_NARROW_SLOT, "narrow when max is small");
+  CHECK(rp_squeue_slot_bytes(RP_SQUEUE_INLINE_MAX_RING + 1, 1u << 31) == RP_SQUEUE_NARROW_SLOT, "narrow when long");
+  CHECK(rp_squeue_header_bytes(4096, 64u << 20) > rp_squeue_header_bytes(4096, 512u << 10), "wide costs more");
+  /* 56 bytes stay in the slot, 57 go to a block; both come back intact, peek sees both. */
+  qregion_t *q = q_new(4, 1 << 16);
+  uint8_t a[56], b[57], out[64];
+  for (int i = 0; i < 57; i++) b[i] = (uint8_t)(i + 1);
+  memcpy(a, b, 56);
+  uint32_t n;
+  uint64_t need;
+  size_t top0 = 0;
+  {
+    uint64_t live, used, top;
+    rp_arena_stats(q->base, RP_SQUEUE_SLOTS_AT + 4 * RP_SQUEUE_WIDE_SLOT, &live, &used, &top);
+    top0 = (size_t)used;
+  }
+  CHECK(enq(q, a, 56) == 0, "inline");
+  {
+    uint64_t live, used, top;
+    rp_arena_stats(q->base, RP_SQUEUE_SLOTS_AT + 4 * RP_SQUEUE_WIDE_SLOT, &live, &used, &top);
+    CHECK(used == top0 && live == 0, "an inline record takes no block");
+  }
+  CHECK(enq(q, b, 57) == 0, "block");
+  CHECK(rp_squeue_peek(q->base, atomic_load(&q->len), out, sizeof out, &n, &need) == 0 && n == 56 &&
+            memcmp(out, a, 56) == 0,
+        "peek inline");
+  CHECK(deq(q, out, sizeof out, &n) == 0 && n == 56 && memcmp(out, a, 56) == 0, "inline back");
+  CHECK(rp_squeue_peek(q->base, atomic_load(&q->len), out, sizeof out, &n, &need) == 0 && n == 57 &&
+            memcmp(out, b, 57) == 0,
+        "peek block");
+  CHECK(deq(q, out, 8, &n) == 0 && n == 57, "block length without room");
+  CHECK(rp_squeue_size(q->base) == 0, "empty");
+  {
+    uint64_t live, used, top;
+    rp_arena_stats(q->base, RP_SQUEUE_SLOTS_AT + 4 * RP_SQUEUE_WIDE_SLOT, &live, &used, &top);
+    CHECK(live == 0, "block freed");
+  }
+  /* Laps: positions wrap the ring many times; the count comes back to 0. */
+  for (uint32_t i = 0; i < 1000; i++) {
+    CHECK(enq(q, &i, 4) == 0, "lap push");
+    uint32_t v = 0;
+    CHECK(deq(q, &v, 4, &n) == 0 && n == 4 && v == i, "lap pop");
+  }
+  free(q->base);
+  free(q);
+}
+
 static void test_basic(void) {
-  CHECK(rp_squeue_header_bytes(0) == 0 && rp_squeue_header_bytes(RP_SQUEUE_MAX_CAPACITY + 1) == 0, "bad capacity");
   qregion_t *q = q_new(3, 1 << 16);
   rp_squeue_info_t info;
-  CHECK(rp_squeue_check(q->base, atomic_load(&q->len), &info) == 0 && info.capacity == 3 && info.ring_capacity == 4,
+  CHECK(rp_squeue_check(q->base, atomic_load(&q->len), &info) == 0 && info.capacity == 3 && info.ring_capacity == 4 &&
+            info.slot_bytes == RP_SQUEUE_WIDE_SLOT,
         "check");
   q->base[0] ^= 1;
   CHECK(rp_squeue_check(q->base, atomic_load(&q->len), &info) == RP_ELAYOUT, "magic");
@@ -181,8 +233,8 @@ static void *consumer(void *p) {
   return NULL;
 }
 
-static void sweep(int producers, int consumers, uint32_t capacity) {
-  qregion_t *q = q_new(capacity, QMAX);
+static void sweep(int producers, int consumers, uint32_t capacity, uint64_t max) {
+  qregion_t *q = q_new(capacity, max);
   int n = 20000 / (int)rp_test_scale / producers;
   _Atomic int done = 0;
   _Atomic uint64_t consumed = 0;
@@ -212,11 +264,15 @@ static void sweep(int producers, int consumers, uint32_t capacity) {
 
 int main(void) {
   rp_test_init("test_squeue");
+  test_slots();
   test_basic();
   const int pc[][2] = {{1, 1}, {2, 2}, {4, 1}, {1, 4}, {3, 3}};
   const uint32_t caps[] = {1, 2, 7, 64};
   for (size_t i = 0; i < sizeof pc / sizeof pc[0]; i++)
-    for (size_t j = 0; j < sizeof caps / sizeof caps[0]; j++) sweep(pc[i][0], pc[i][1], caps[j]);
+    for (size_t j = 0; j < sizeof caps / sizeof caps[0]; j++) {
+      sweep(pc[i][0], pc[i][1], caps[j], QMAX);  /* wide slots: inline and block records */
+      sweep(pc[i][0], pc[i][1], caps[j], 12288); /* narrow slots: every record in a block */
+    }
   printf("test_squeue: ok\n");
   return 0;
 }

@@ -88,12 +88,12 @@ describe('SharedQueue', function () {
     q.close(); // idempotent
   });
 
-  for (const [producers, consumers, capacity] of [[1, 1, 1], [3, 2, 2], [2, 3, 64], [4, 4, 16]]) {
-    it(`${producers} producers x ${consumers} consumers, capacity ${capacity}: no loss, no duplicate, per-producer order`, async () => {
+  for (const [producers, consumers, capacity, mixed] of [[1, 1, 1], [3, 2, 2], [2, 3, 64], [4, 4, 16], [3, 3, 8, true]]) {
+    it(`${producers} producers x ${consumers} consumers, capacity ${capacity}${mixed ? ', records in slots and blocks' : ''}: no loss, no duplicate, per-producer order`, async () => {
       const q = new SharedQueue({ capacity });
       const n = Math.floor(4000 / producers);
       const cons = Array.from({ length: consumers }, () => startJob('consume', { queue: q }));
-      await Promise.all(Array.from({ length: producers }, (_, id) => runJob('produce', { queue: q, id, n })));
+      await Promise.all(Array.from({ length: producers }, (_, id) => runJob('produce', { queue: q, id, n, mixed })));
       q.close();
       const seenBy = await Promise.all(cons.map((c) => c.result));
       const count = new Map();
@@ -121,6 +121,38 @@ describe('SharedQueue', function () {
     assert.deepEqual([q.tryDequeue(), q.tryDequeue(), q.tryDequeue()], [{ p: 7, i: 0 }, { p: 7, i: 1 }, { p: 7, i: 2 }]);
   });
 
+  it('records in slots (JS fast path) and in blocks (C core) interleave in order, through every read path', async () => {
+    for (const opts of [{ capacity: 64 }, { capacity: 4096, maxBytes: 512 * 1024 } /* narrow slots: all native */]) {
+      const q = new SharedQueue(opts);
+      const item = (i) => (i % 3 === 0 ? { i, big: 'b'.repeat(40 + (i % 50)) } : { i, s: 'x'.repeat(i % 40) });
+      for (let round = 0; round < 50; round++) {
+        for (let i = 0; i < 20; i++) q.enqueue(item(i));
+        q.enqueueMany([item(20), item(21), item(22)]);
+        assert.equal(q.size, 23);
+        assert.deepEqual(q.peek(), item(0));
+        for (let i = 0; i < 10; i++) assert.deepEqual(q.tryDequeue(), item(i));
+        assert.deepEqual(await q.dequeueMany(5), [10, 11, 12, 13, 14].map(item));
+        for (let i = 15; i < 23; i++) assert.deepEqual(await q.dequeue(), item(i));
+        assert.equal(q.tryDequeue(), undefined);
+        assert.equal(q.size, 0);
+      }
+      q.close();
+      assert.equal(q.closed, true);
+      assert.throws(() => q.tryEnqueue(1), QueueClosedError);
+    }
+  });
+
+  it('a value whose encoding is exactly at the slot limit and one byte past it', () => {
+    const q = new SharedQueue({ capacity: 4 });
+    // Ascii8 string: tag + length byte + n bytes; 54 chars = 56 bytes (in the slot), 55 = 57.
+    const a = 'a'.repeat(54);
+    const b = 'b'.repeat(55);
+    q.enqueue(a);
+    q.enqueue(b);
+    assert.equal(q.tryDequeue(), a);
+    assert.equal(q.tryDequeue(), b);
+  });
+
   it('grows its storage up to maxBytes, then ERR_RINGPOOL_FULL', () => {
     const q = new SharedQueue({ capacity: 10000, maxBytes: 256 * 1024 });
     let n = 0;
@@ -134,7 +166,7 @@ describe('SharedQueue', function () {
     assert.ok(n > 100 && n < 256, `${n} items`);
     assert.equal(q.size, n, 'the failed enqueue added nothing');
     q.tryDequeue();
-    q.enqueue('fits again');
+    q.enqueue('z'.repeat(1000)); // the freed block serves the next record of its size
     throwsCode(() => q.enqueue('h'.repeat(300 * 1024)), RingpoolRangeError, 'ERR_RINGPOOL_TOO_LARGE');
   });
 
