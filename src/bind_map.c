@@ -268,13 +268,15 @@ static napi_value js_get_bound(napi_env env, napi_callback_info info) {
   void *data = NULL;
   RP_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, &data));
   rp_menv_t *st = data;
-  if (argc < 2 || st->key == NULL) RP_THROW(env, "ERR_RINGPOOL_INVALID_STATE", "mapGetBound: call mapBind first");
+  if (argc < 2) RP_THROW_TYPE(env, "ERR_RINGPOOL_INVALID_ARG_TYPE", "mapGetBound: expected (map, keyLength)");
   void *base;
   size_t len;
   if (!get_map(env, argv[0], "SharedMap.get", &base, &len)) return NULL;
-  uint32_t klen;
-  if (napi_get_value_uint32(env, argv[1], &klen) != napi_ok || klen > st->key_cap || klen > RP_MAP_MAX_KEY)
-    RP_THROW_RANGE(env, "ERR_RINGPOOL_OUT_OF_RANGE", "mapGetBound: bad key length");
+  if (st->key == NULL) RP_THROW(env, "ERR_RINGPOOL_INVALID_STATE", "mapGetBound: call mapBind first");
+  int64_t kl;
+  if (!rp__get_int(env, argv[1], "keyLength", 0, (int64_t)(st->key_cap < RP_MAP_MAX_KEY ? st->key_cap : RP_MAP_MAX_KEY), &kl))
+    return NULL;
+  uint32_t klen = (uint32_t)kl;
   rp_map_ctx_t cx = ctx_of(env, st);
   rp_map_found_t f;
   for (;;) {

@@ -33,6 +33,8 @@ export class Encoder implements EncoderInternals {
   #view: DataView;
   /** Bytes written since reset(); 0 <= #pos <= #buf.length. */
   #pos = 0;
+  /** The last view bytes() returned (over #buf; null once #buf is replaced): reused while the length matches. */
+  #out: Uint8Array | null = null;
   readonly #minBytes: number;
   /** Ids of the objects of the top-level value being written; empty between top-level writes. */
   readonly #ids = new ObjectIds();
@@ -57,6 +59,7 @@ export class Encoder implements EncoderInternals {
     if (this.#buf.length > kShrinkAbove && this.#pos < this.#buf.length >>> 2) {
       this.#buf = new Uint8Array(this.#minBytes);
       this.#view = new DataView(this.#buf.buffer);
+      this.#out = null;
     }
     this.#pos = 0;
   }
@@ -68,7 +71,11 @@ export class Encoder implements EncoderInternals {
 
   /** The record so far, as a view into the encoder's buffer: valid until the next write or reset(). */
   bytes(): Uint8Array {
-    return this.#buf.subarray(0, this.#pos);
+    // Records of one kind repeat their length: the same view then serves again (making a
+    // subarray costs about as much as encoding a small object).
+    const out = this.#out;
+    if (out !== null && out.length === this.#pos) return out;
+    return (this.#out = this.#buf.subarray(0, this.#pos));
   }
 
   /** A position to come back to with rewind(). */
@@ -166,6 +173,7 @@ export class Encoder implements EncoderInternals {
     next.set(this.#buf.subarray(0, this.#pos));
     this.#buf = next;
     this.#view = new DataView(next.buffer);
+    this.#out = null;
   }
 
   #writeFallbackChecked(v: unknown): void {
@@ -350,7 +358,10 @@ export class Encoder implements EncoderInternals {
   }
 
   #writePlain(o: Record<string, unknown>, depth: number): void {
-    this.#ids.add(o);
+    // The top-level object (depth 0) takes its id (0) only when a child object is met:
+    // nothing outside it can refer to it, and a flat record then never touches the ids.
+    let unregistered = depth === 0;
+    if (!unregistered) this.#ids.add(o);
     this.#head(Tag.Object, 0, 0);
     const countAt = this.#pos - 4;
     let n = 0;
@@ -359,7 +370,17 @@ export class Encoder implements EncoderInternals {
     for (const k in o) {
       if (!hasOwnProperty.call(o, k)) continue;
       this.#writeStr(k);
-      this.#write(o[k], depth + 1);
+      const v = o[k];
+      // Numbers and strings inline (monomorphic, no dispatch); the rest through #write.
+      if (typeof v === 'number') this.#writeNumber(v);
+      else if (typeof v === 'string') this.#writeStr(v);
+      else {
+        if (unregistered && typeof v === 'object' && v !== null) {
+          this.#ids.add(o);
+          unregistered = false;
+        }
+        this.#write(v, depth + 1);
+      }
       n++;
     }
     this.#view.setUint32(countAt, n, true);

@@ -281,6 +281,46 @@ describe('codec', function () {
       assert.ok(out.s.has(out.s));
     });
 
+    it('gives a top-level plain object its id even when primitive fields come first', function () {
+      // The top-level object takes its id only at its first child object (encoder fast path).
+      const o = { n: 1, s: 'x', b: true, u: undefined };
+      o.self = o;
+      const child = { k: 2 };
+      o.c1 = child;
+      o.c2 = child;
+      o.list = [o, child];
+      const out = roundTrip(o);
+      assert.equal(out.self, out);
+      assert.equal(out.c1, out.c2);
+      assert.equal(out.list[0], out);
+      assert.equal(out.list[1], out.c1);
+      assert.deepEqual(Object.keys(out), ['n', 's', 'b', 'u', 'self', 'c1', 'c2', 'list']);
+      assert.deepStrictEqual(roundTrip({ i: 7, tag: 'item' }), { i: 7, tag: 'item' });
+      // Nested flat objects keep their identity too.
+      const flat = { a: 1 };
+      const nested = roundTrip({ x: flat, y: flat, z: 3 });
+      assert.equal(nested.x, nested.y);
+    });
+
+    it('bytes() stays correct when records of equal length reuse its view', function () {
+      const enc = new Encoder();
+      enc.reset();
+      enc.writeValue({ i: 1, tag: 'a' });
+      const first = Array.from(enc.bytes());
+      enc.reset();
+      enc.writeValue({ i: 2, tag: 'b' });
+      const b = enc.bytes();
+      assert.equal(b.length, first.length);
+      const dec = new Decoder();
+      dec.reset(b);
+      assert.deepStrictEqual(dec.readValue(), { i: 2, tag: 'b' });
+      enc.writeValue('x'.repeat(10000)); // grows the buffer: a fresh view
+      const big = enc.bytes();
+      assert.equal(big.length, b.length + 5 + 10000);
+      dec.reset(big, b.length);
+      assert.equal(dec.readValue(), 'x'.repeat(10000));
+    });
+
     it('preserves identity of repeated typed arrays, Dates and errors', function () {
       const u = new Uint8Array([1]);
       const d = new Date(0);
