@@ -40,7 +40,18 @@ export class Histogram {
   }
 }
 
-function bucketOf(us: number): number {
+/** Bucket of a sample in µs: bucketOfSlow's result, with integer arithmetic below 2^31 µs. */
+export function bucketOf(us: number): number {
+  if (!(us >= 1)) return 0;
+  if (!(us < 2147483648)) return bucketOfSlow(us);
+  const i = us >>> 0; // floor(us): same leading bit as us
+  const exp = 31 - Math.clz32(i);
+  // The 3 bits (kSub = 8) after the leading one pick the sub-bucket (floor(floor(us) / 2^k) = floor(us / 2^k)).
+  const sub = exp >= 3 ? (i >>> (exp - 3)) & 7 : Math.floor((us / (1 << exp) - 1) * kSub);
+  return (exp + 1) * kSub + sub;
+}
+
+export function bucketOfSlow(us: number): number {
   if (!(us >= 1)) return 0;
   const exp = Math.floor(Math.log2(us));
   const frac = us / 2 ** exp - 1; // [0, 1)

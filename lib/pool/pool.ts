@@ -26,8 +26,7 @@ import type { Percentiles } from './histogram';
 import { resolveOptions } from './options';
 import type { PoolOptions, ResolvedOptions } from './options';
 import { C_DOORBELL, C_MAIN_SLEEPING, kCancelSlots, kMethodsMethod, kPoolCtlWords, kResultChannelBytes } from './protocol';
-import { Task } from './task';
-import type { ExecOptions, TaskOwner } from './task';
+import type { ExecOptions, FnTarget, Task, TaskOwner } from './task';
 import { WorkerHandle } from './worker-handle';
 import { kSubmit } from './internal';
 import { getContext, isTransfer } from './worker-api';
@@ -63,6 +62,9 @@ const kMaxSpawnAttempts = 3;
 const kMainSpinMaxMs = 0.05;
 const kSpinIfRunMsBelow = 0.05;
 const kMaxSpinRounds = 64;
+/** exec()'s arguments when none are given. Never written to; not frozen, because V8's fast
+ * array iteration does not cover frozen arrays (encodeTask iterates the arguments). */
+const kNoArgs: readonly unknown[] = [];
 
 export class Pool extends EventEmitter implements ResultSink, TaskOwner {
   readonly script: string | null;
@@ -73,11 +75,13 @@ export class Pool extends EventEmitter implements ResultSink, TaskOwner {
   readonly #enc = new Encoder(1 << 16);
   readonly #dec = new Decoder();
   readonly #scratch: Uint8Array;
-  readonly #fnIds = new Map<string, number>();
+  readonly #fns = new Map<string, FnTarget>(); // by source
   readonly #pending = new Map<WorkerHandle, Uint8Array[]>(); // batches a full channel refused
   readonly #runHist = new Histogram();
   readonly #waitHist = new Histogram();
   #nextId = 1;
+  /** Origin of the queued tasks' queuedAt (ms, performance.now()); restarts when the queue is empty. */
+  #epoch = performance.now();
   #inflight = 0;
   #completed = 0;
   #failed = 0;
@@ -123,8 +127,8 @@ export class Pool extends EventEmitter implements ResultSink, TaskOwner {
       throw new RingpoolTypeError('ERR_RINGPOOL_INVALID_ARG_TYPE', `exec() params must be an array, got ${describe(params)}`);
     }
     let opts = checkExecOptions(options);
-    let args = (params ?? []) as unknown[];
-    if (args.some(isTransfer)) {
+    let args = (params ?? kNoArgs) as unknown[];
+    if (args.length !== 0 && args.some(isTransfer)) {
       // workerpool-style Transfer objects among the params: send their messages, move their lists.
       const moved: TransferListItem[] = [...(opts?.transfer ?? [])];
       args = args.map((a) => {
@@ -143,43 +147,45 @@ export class Pool extends EventEmitter implements ResultSink, TaskOwner {
 
   /** @internal Queues a task whose arguments are already checked (exec and the batch APIs). */
   [kSubmit]<T>(method: string | AnyFn, args: unknown[], mode: number, opts: ExecOptions | undefined): TaskPromise<T> {
-    let name: string | undefined;
-    let fnId = 0;
-    let source: string | undefined;
-    if (typeof method === 'string') name = method;
+    let target: string | FnTarget;
+    if (typeof method === 'string') target = method;
     else {
-      source = Function.prototype.toString.call(method);
-      fnId = this.#fnIds.get(source) ?? 0;
-      if (fnId === 0) this.#fnIds.set(source, (fnId = this.#fnIds.size + 1));
+      const source = Function.prototype.toString.call(method);
+      let fn = this.#fns.get(source);
+      if (fn === undefined) this.#fns.set(source, (fn = { id: this.#fns.size + 1, source }));
+      target = fn;
     }
-    const task = new Task(this.#nextId++, this, name, fnId, source, args, opts, performance.now());
-    task.mode = mode;
-    const promise = TaskPromise.of<T>(task);
+    const now = performance.now();
+    const queued = this.#queue.size();
+    if (queued === 0) this.#epoch = now; // no queued task refers to the old one
+    const task = TaskPromise.of<T>(this.#nextId++, this, target, args, this.#sinceEpochUs(now)); // the task is the promise
+    if (opts !== undefined) task.setOptions(opts);
+    if (mode !== 0) task.extras().mode = mode;
     if (this.#terminated) {
       task.settle(false, new PoolTerminatedError());
       this.#failed++;
-      return promise;
+      return task;
     }
     if (opts?.signal) {
       const signal = opts.signal;
       if (signal.aborted) {
         task.settle(false, new CancellationError('Task cancelled: its signal was already aborted', signal.reason));
         this.#failed++;
-        return promise;
+        return task;
       }
       const x = task.extras();
       x.signal = signal;
       x.onAbort = () => this.cancelTask(task, signal.reason);
       signal.addEventListener('abort', x.onAbort, { once: true });
     }
-    if (this.#queue.size() >= this.#opts.maxQueueSize) {
+    if (queued >= this.#opts.maxQueueSize) {
       task.settle(false, new QueueFullError(this.#opts.maxQueueSize));
       this.#failed++;
-      return promise;
+      return task;
     }
     this.#queue.push(task);
     this.#scheduleDispatch();
-    return promise;
+    return task;
   }
 
   /** Upper bound on workers (the resolved maxWorkers option). */
@@ -283,7 +289,7 @@ export class Pool extends EventEmitter implements ResultSink, TaskOwner {
   #pick(depth: number): WorkerHandle | undefined {
     let best: WorkerHandle | undefined;
     for (const h of this.#workers) {
-      if (h.retiring || h.inflight.size >= depth || h.seq >= this.#opts.maxTasksPerWorker || this.#pending.has(h)) continue;
+      if (h.retiring || h.inflight.size >= depth || h.portFull || h.seq >= this.#opts.maxTasksPerWorker || this.#pending.has(h)) continue;
       if (!best || h.inflight.size < best.inflight.size) best = h;
     }
     return best;
@@ -293,7 +299,7 @@ export class Pool extends EventEmitter implements ResultSink, TaskOwner {
   #takers(depth: number): number {
     let n = 0;
     for (const h of this.#workers) {
-      if (!h.retiring && h.inflight.size < depth && h.seq < this.#opts.maxTasksPerWorker && !this.#pending.has(h)) n++;
+      if (!h.retiring && h.inflight.size < depth && !h.portFull && h.seq < this.#opts.maxTasksPerWorker && !this.#pending.has(h)) n++;
     }
     if (this.#canSpawn()) n += this.#opts.maxWorkers - this.#workers.size;
     return Math.max(1, n);
@@ -319,7 +325,8 @@ export class Pool extends EventEmitter implements ResultSink, TaskOwner {
       // Spread a short queue over the workers that can take tasks (batch chunks and regions
       // are few and long): filling the first one up to its depth would leave the others idle.
       const share = Math.ceil(this.#queue.size() / this.#takers(depth));
-      while (h.inflight.size < depth && n < share && enc.length < kBatchBytes && h.seq < maxSeq) {
+      const now = this.#sinceEpochUs(performance.now()); // one dispatch instant per batch (it is published at once)
+      while (h.inflight.size < depth && !h.portFull && n < share && enc.length < kBatchBytes && h.seq < maxSeq) {
         const t = this.#queue.pop() as Task | undefined;
         if (!t) break;
         if (t.settled) continue; // cancelled while queued in a queue without remove()
@@ -329,28 +336,42 @@ export class Pool extends EventEmitter implements ResultSink, TaskOwner {
           if (t.settle(false, asCloneError(err))) this.#failed++;
           continue;
         }
-        this.#markDispatched(h, t);
+        this.#markDispatched(h, t, now);
         n++;
       }
-      if (n === 0) continue;
+      if (n !== 0) {
+        if (h.idleTimer) {
+          clearTimeout(h.idleTimer);
+          h.idleTimer = undefined;
+        }
+        h.setRef(true);
+      }
+      if (n === 0 || enc.length === 0) continue; // empty: port tasks published their markers already
       const bytes = enc.bytes();
       if (!h.send(bytes)) this.#pending.set(h, [bytes.slice()]);
     }
   }
 
-  #markDispatched(h: WorkerHandle, t: Task): void {
+  /**
+   * Whole microseconds since #epoch: tasks store their queueing time in this form because a
+   * small integer is kept in the task object itself, while a double field costs a separate
+   * heap number per task. The epoch restarts when a task is queued into an empty queue, so
+   * values stay below 2^31 unless the queue stays non-empty for over 35 minutes (then they
+   * are doubles: still right, only slower). Wait times are thus exact to the microsecond.
+   */
+  #sinceEpochUs(ms: number): number {
+    return Math.round((ms - this.#epoch) * 1000);
+  }
+
+  /** Per task; the caller clears the worker's idle timer and refs it once per batch. */
+  #markDispatched(h: WorkerHandle, t: Task, now: number): void {
     t.worker = h;
     t.seq = ++h.seq;
     h.inflight.set(t.id, t);
     this.#inflight++;
-    this.#waitHist.record(performance.now() - t.queuedAt);
+    this.#waitHist.record((now - t.queuedAt) / 1000);
     const x = t.x;
-    if (x && x.timeoutMs !== Infinity) x.timer = setTimeout(() => this.#timedOut(t), x.timeoutMs);
-    if (h.idleTimer) {
-      clearTimeout(h.idleTimer);
-      h.idleTimer = undefined;
-    }
-    h.setRef(true);
+    if (x !== undefined && x.timeoutMs !== Infinity) x.timer = setTimeout(() => this.#timedOut(t), x.timeoutMs);
   }
 
   #canSpawn(): boolean {
@@ -595,6 +616,9 @@ export class Pool extends EventEmitter implements ResultSink, TaskOwner {
         if (t.x?.timer) clearTimeout(t.x.timer);
         if (t.x) t.x.timer = undefined;
         t.seq = 0;
+        const now = performance.now(); // the epoch may have moved since it was queued
+        if (this.#queue.size() === 0) this.#epoch = now;
+        t.queuedAt = this.#sinceEpochUs(now);
         this.#queue.push(t); // never ran: it runs on another worker
       }
     }

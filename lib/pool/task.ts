@@ -1,16 +1,14 @@
 /**
- * One exec() call from queueing to settlement. Invariants:
- *  - `settled` turns true exactly once, in settle(); resolve/reject are called only there.
- *  - `worker` is set while the task is dispatched and the worker has not reported it done;
- *    a settled task may still be dispatched (cancelled or timed out while running): its
- *    worker's report is then ignored.
- * Tasks are kept small (rarely used state lives in `x`, created only when needed), because
- * a pool may hold hundreds of thousands of them at once.
+ * Task types. A task is its own promise: see TaskPromise (exec-promise.ts), whose private
+ * fields hold the task's state and whose internal accessors the pool and the worker handles
+ * use. Rarely used state lives in `x` (TaskExtras), created only when needed.
  */
 import type { TransferListItem } from 'node:worker_threads';
 
-import type { QueuedTask } from './task-queue';
-import type { WorkerHandle } from './worker-handle';
+import type { TaskPromise } from './exec-promise';
+
+/** One exec() call (or batch chunk) from queueing to settlement: the promise exec returned. */
+export type Task = TaskPromise<unknown>;
 
 export interface ExecOptions {
   /** Receives workerEmit() payloads (and { stdout } / { stderr } with emitStdStreams). */
@@ -36,11 +34,20 @@ export interface TaskOwner {
   timeoutTask(task: Task, ms: number): void;
 }
 
+/** A function task's target: one per distinct function source in a pool, shared by its tasks. */
+export interface FnTarget {
+  readonly id: number;
+  readonly source: string;
+}
+
 /** Rarely used per-task state. */
 export interface TaskExtras {
   on: ((payload: unknown) => void) | undefined;
   transfer: readonly TransferListItem[] | undefined;
   metadata: unknown;
+  priority: number;
+  /** 0 for exec(); a batch mode (protocol M_*) for the chunks of the batch APIs. */
+  mode: number;
   timeoutMs: number;
   timer: NodeJS.Timeout | undefined;
   killTimer: NodeJS.Timeout | undefined;
@@ -48,70 +55,3 @@ export interface TaskExtras {
   onAbort: (() => void) | undefined;
   context: unknown;
 }
-
-export class Task implements QueuedTask {
-  readonly id: number;
-  readonly owner: TaskOwner;
-  readonly method: string | undefined;
-  readonly fnId: number;
-  readonly fnSource: string | undefined;
-  readonly args: unknown[];
-  readonly priority: number;
-  readonly queuedAt: number;
-  /** 0 for exec(); a batch mode (protocol M_*) for the chunks of the batch APIs. */
-  mode = 0;
-  /** Per-worker dispatch sequence number (1-based) while dispatched. */
-  seq = 0;
-  worker: WorkerHandle | undefined = undefined;
-  settled = false;
-  x: TaskExtras | undefined;
-  resolve: (v: unknown) => void = noop;
-  reject: (e: unknown) => void = noop;
-
-  constructor(id: number, owner: TaskOwner, method: string | undefined, fnId: number, fnSource: string | undefined, args: unknown[], options: ExecOptions | undefined, now: number) {
-    this.id = id;
-    this.owner = owner;
-    this.method = method;
-    this.fnId = fnId;
-    this.fnSource = fnSource;
-    this.args = args;
-    this.priority = options?.priority ?? 0;
-    this.queuedAt = now;
-    this.x = options === undefined ? undefined : {
-      on: options.on,
-      transfer: options.transfer,
-      metadata: options.metadata,
-      timeoutMs: options.timeout ?? Infinity,
-      timer: undefined,
-      killTimer: undefined,
-      signal: undefined,
-      onAbort: undefined,
-      context: options.context,
-    };
-  }
-
-  get metadata(): unknown {
-    return this.x?.metadata;
-  }
-
-  extras(): TaskExtras {
-    return (this.x ??= { on: undefined, transfer: undefined, metadata: undefined, timeoutMs: Infinity, timer: undefined, killTimer: undefined, signal: undefined, onAbort: undefined, context: undefined });
-  }
-
-  /** Settles once; returns false if it already was. */
-  settle(ok: boolean, value: unknown): boolean {
-    if (this.settled) return false;
-    this.settled = true;
-    const x = this.x;
-    if (x) {
-      if (x.timer) clearTimeout(x.timer);
-      x.timer = undefined;
-      if (x.signal && x.onAbort) x.signal.removeEventListener('abort', x.onAbort);
-    }
-    if (ok) this.resolve(value);
-    else this.reject(value);
-    return true;
-  }
-}
-
-function noop(): void {}

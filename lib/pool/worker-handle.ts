@@ -18,6 +18,7 @@ import {
 } from './protocol';
 import type { PortResult, PortTask, WorkerBoot } from './protocol';
 import type { Task } from './task';
+import { TaskTable } from './task-table';
 
 /** What the handle reports back to the pool while decoding results. */
 export interface ResultSink {
@@ -41,8 +42,8 @@ export class WorkerHandle {
   readonly results: Int32Array;
   readonly ctl: Int32Array;
   readonly port: MessagePort;
-  /** Dispatched tasks the worker has not reported done, by task id. */
-  readonly inflight = new Map<number, Task>();
+  /** Dispatched tasks the worker has not reported done, by task id (a Map without its per-task garbage). */
+  readonly inflight = new TaskTable();
   /** Function ids whose source this worker has already received. */
   readonly knownFns = new Set<number>();
   readonly maxTaskRecord: number;
