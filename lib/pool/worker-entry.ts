@@ -444,11 +444,16 @@ function batchRunner(mode: number, fn: Fn, args: unknown[]): (this: Context) => 
     const offset = args[1] as number;
     const count = args[2] as number;
     const base = args[3] as number;
+    // The per-item cancellation check reads this task's cancel word with a plain load: it is
+    // a flag that only ever changes to `cancelled`, a load cannot be moved across the user's
+    // function call, and Atomics.load is a builtin call in Node 20 (~10-15 ns per item).
+    const cancelAt = W_CANCEL + (this.seq % kCancelSlots);
+    const cancelledMark = this.seq + 1;
     if (mode === M_REDUCE) {
       // [acc, null], or [undefined, [offsetInChunk, error]] so that the main thread can name the item
       let acc: unknown = args[4];
       for (let i = 0; i < count; i++) {
-        if (i > 0 && this.isCancelled()) throw cancelledError();
+        if (i > 0 && wctl[cancelAt] === cancelledMark) throw cancelledError();
         try {
           acc = fn.call(this, acc, items[offset + i], base + i);
         } catch (err) {
@@ -464,7 +469,7 @@ function batchRunner(mode: number, fn: Fn, args: unknown[]): (this: Context) => 
     let errors: [number, unknown][] | null = null;
     let pending: Promise<void>[] | null = null;
     for (let i = 0; i < count; i++) {
-      if (i > 0 && this.isCancelled()) throw cancelledError(); // one atomic load: a cancelled chunk stops at its next item
+      if (i > 0 && wctl[cancelAt] === cancelledMark) throw cancelledError(); // a cancelled chunk stops at its next item
       let r: unknown;
       try {
         r = mode === M_EACH ? fn.call(this, items[offset + i], base + i) : fn.apply(this, items[offset + i] as unknown[]);
