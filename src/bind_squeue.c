@@ -45,7 +45,8 @@ static napi_value js_layout(napi_env env, napi_callback_info info) {
             set_int(env, o, "roomSeq", RP_SQUEUE_OFF_ROOM_SEQ / 4) &&
             set_int(env, o, "roomWaiters", RP_SQUEUE_OFF_ROOM_WAITERS / 4) &&
             set_int(env, o, "closed", RP_SQUEUE_OFF_CLOSED / 4) &&
-            set_int(env, o, "count", RP_SQUEUE_OFF_COUNT / 4) &&
+            set_int(env, o, "reserved", RP_SQUEUE_OFF_RESERVED / 4) &&
+            set_int(env, o, "released", RP_SQUEUE_OFF_RELEASED / 4) &&
             set_int(env, o, "tail", RP_SQUEUE_OFF_TAIL / 4) &&
             set_int(env, o, "head", RP_SQUEUE_OFF_HEAD / 4) &&
             set_int(env, o, "slots", RP_SQUEUE_SLOTS_AT / 4) &&

@@ -119,13 +119,18 @@ static void wake(void *b, size_t off_seq, uint32_t count) {
   rp_notify(cell, count);
 }
 
-/* Gives back k reserved places and wakes producers waiting for room. */
-static void unreserve(void *b, uint32_t k) {
-  atomic_fetch_sub_explicit(A32(b, RP_SQUEUE_OFF_COUNT), k, memory_order_seq_cst);
-  /* Same protocol as ring.h SLEEPING: decrement, fence, then look for registered waiters. */
+/* After count dropped (reserved down or released up, seq_cst): wakes producers waiting for
+ * room. Same protocol as ring.h SLEEPING: change, fence, then look for registered waiters. */
+static void room_changed(void *b) {
   atomic_thread_fence(memory_order_seq_cst);
   if (atomic_load_explicit(RP_A32(P8(b, RP_SQUEUE_OFF_ROOM_WAITERS)), memory_order_seq_cst) != 0)
     wake(b, RP_SQUEUE_OFF_ROOM_SEQ, UINT32_MAX);
+}
+
+/* An enqueue gives back k places it reserved. */
+static void unreserve(void *b, uint32_t k) {
+  atomic_fetch_sub_explicit(A32(b, RP_SQUEUE_OFF_RESERVED), k, memory_order_seq_cst);
+  room_changed(b);
 }
 
 /* Copies n bytes of caller memory into shared memory at p (8-aligned, room for pad8(n)). */
@@ -195,12 +200,21 @@ int rp_squeue_enqueue(void *base, size_t len, size_t n, const uint8_t *const *re
   uint32_t cap = ro32(base, RP_SQUEUE_OFF_CAPACITY);
   if (n > cap) return RP_SQUEUE_FULL;
   if (atomic_load_explicit(A32(base, RP_SQUEUE_OFF_CLOSED), memory_order_seq_cst) != 0) return RP_ESTATE;
-  _Atomic uint32_t *count = A32(base, RP_SQUEUE_OFF_COUNT);
-  uint32_t c = atomic_load_explicit(count, memory_order_seq_cst);
-  do {
-    if (c > cap || cap - c < n) return RP_SQUEUE_FULL;
-  } while (!atomic_compare_exchange_weak_explicit(count, &c, c + (uint32_t)n, memory_order_seq_cst,
-                                                  memory_order_seq_cst));
+  _Atomic uint32_t *reserved = A32(base, RP_SQUEUE_OFF_RESERVED);
+  _Atomic uint32_t *released = A32(base, RP_SQUEUE_OFF_RELEASED);
+  uint32_t r = atomic_load_explicit(reserved, memory_order_seq_cst);
+  for (;;) {
+    /* seq_cst (both loads, reserved first): "full" is decided on these (INVARIANTS count). */
+    int32_t c = (int32_t)(r - atomic_load_explicit(released, memory_order_seq_cst));
+    if (c < 0) { /* reserved moved on since r was read (see INVARIANTS): read it again */
+      r = atomic_load_explicit(reserved, memory_order_seq_cst);
+      continue;
+    }
+    if ((uint32_t)c > cap || cap - (uint32_t)c < n) return RP_SQUEUE_FULL;
+    if (atomic_compare_exchange_weak_explicit(reserved, &r, r + (uint32_t)n, memory_order_seq_cst,
+                                              memory_order_seq_cst))
+      break;
+  }
   size_t hdr = arena_of(base);
   uint32_t inline_max = ro32(base, RP_SQUEUE_OFF_SLOT_BYTES) - RP_SQUEUE_SLOT_HEAD;
   uint32_t local[64];
@@ -327,7 +341,8 @@ int rp_squeue_release(void *base, size_t len, uint32_t pos) {
     uint32_t seq = atomic_load_explicit(RP_AU32(slot_at(base, h)), memory_order_relaxed);
     if (seq == 2u * h + 1u) wake(base, RP_SQUEUE_OFF_NOT_EMPTY_SEQ, 1);
   }
-  unreserve(base, 1);
+  atomic_fetch_add_explicit(A32(base, RP_SQUEUE_OFF_RELEASED), 1, memory_order_seq_cst);
+  room_changed(base);
   return rc;
 }
 

@@ -1,8 +1,9 @@
 /*
  * squeue.h - bounded MPMC queue of byte records (SharedQueue) in one growable region: a
  * Vyukov ring of wide slots (a record of up to slot_bytes - 8 bytes lives in its slot; a
- * longer one in an arena block, arena.h, whose ref the slot holds), plus an item counter
- * that enforces the exact capacity, a close flag, and a "room" word producers sleep on.
+ * longer one in an arena block, arena.h, whose ref the slot holds), plus two item counters
+ * (reserved, released) that enforce the exact capacity, a close flag, and a "room" word
+ * producers sleep on.
  * No N-API here. lib/shared/shared-queue.ts runs the same protocol on the same words with
  * Atomics for records that fit in a slot (see "JS FAST PATH"); this file is the reference.
  *
@@ -10,12 +11,12 @@
  *     0  block R  read-only after init: magic 'RPSQ', version 2, capacity, ring_capacity (the
  *                 power of two >= capacity), max_bytes u64, slot_bytes, arena_off,
  *                 header_bytes
- *   128  block C  count u32: items enqueued or being enqueued, not yet released by a consumer
+ *   128  block C  unused (was the single item count of version 2)
  *   256  block P  room_seq i32 (bumped when count drops while room_waiters != 0; producers
  *                 wait here), room_waiters i32 (JS Atomics.add)
  *   384  block X  closed u32 (0 -> 1 once)
- *   512  block T  tail u32: next position a producer claims (producers write)
- *   640  block H  head u32: next position a consumer claims (consumers write)
+ *   512  block T  tail u32: next position a producer claims; reserved u32 (producers write both)
+ *   640  block H  head u32: next position a consumer claims; released u32 (consumers write both)
  *   768  block E  not_empty_seq i32: bumped by producers; consumers sleep on it
  *   896  block W  not_empty_waiters i32: consumers (about to be) asleep (JS Atomics.add)
  *  1024  slots    ring_capacity x slot_bytes: { u32 seq; u32 info; inline bytes }
@@ -39,12 +40,20 @@
  *   rp_squeue_release), because the record is read out of the slot itself.
  *
  * INVARIANTS
- *   count: +k by an enqueue of k records before it claims anything (CAS, never past
- *     capacity), -k when it gives up, -1 by rp_squeue_release after the slot is free again.
- *     So slots in use (claimed by a producer, published, or held by a consumer) <= count <=
- *     capacity <= ring_capacity. A producer holding a reservation can still meet the slot of
- *     its position in use by a consumer of the previous lap (MPMC: later positions may have
- *     been consumed first); it then spins until that consumer's R2 (a few instructions).
+ *   count = reserved - released (u32, wrapping). reserved: +k by an enqueue of k records
+ *     before it claims anything (CAS, never taking count past capacity), -k when it gives up.
+ *     released: +1 by rp_squeue_release after the slot is free again; it only grows. So slots
+ *     in use (claimed by a producer, published, or held by a consumer) <= count <= capacity
+ *     <= ring_capacity. Two words on two lines, each next to the cursor its side already
+ *     writes, so that in steady state a producer and a consumer do not write a common line
+ *     per item (the single count word of version 2 moved between the cores twice per item).
+ *     A producer may compare with an old value of released (it only grows, so the count it
+ *     computes is too high, never too low); "full" is decided only on fresh seq_cst loads
+ *     (reserved, then released). A count that comes out negative means reserved was read
+ *     before releases of later reservations: read both again.
+ *     A producer holding a reservation can still meet the slot of its position in use by a
+ *     consumer of the previous lap (MPMC: later positions may have been consumed first); it
+ *     then spins until that consumer's R2 (a few instructions).
  *   Order: records are popped in position order; one producer's records get increasing
  *     positions, so every consumer sees each producer's records in the order they were sent.
  *   A record's block is freed by rp_squeue_release, after the consumer copied it out.
@@ -58,19 +67,20 @@
  *     then if not_empty_waiters != 0 bump not_empty_seq and wake one. Chain rule: after R2,
  *     fence seq_cst; if not_empty_waiters != 0 and the slot at the new head is ready, wake
  *     one more consumer (out-of-order publication by several producers, ring.h).
- *   producers: waiters = room_waiters, seq word = room_seq; rp_squeue_release decrements
- *     count (seq_cst), fences, and if room_waiters != 0 bumps room_seq and wakes them all.
+ *   producers: waiters = room_waiters, seq word = room_seq; rp_squeue_release increments
+ *     released (seq_cst; a giving-up enqueue decrements reserved), fences, and if
+ *     room_waiters != 0 bumps room_seq and wakes them all.
  *
  * JS FAST PATH (lib/shared/shared-queue.ts, same words, every access an Atomics operation
  *   or a plain typed-array access ordered by one, as the C orderings above; JS Atomics are
  *   seq_cst, which subsumes the release/acquire/fence steps)
- *   A JS producer handles a record that fits inline: closed check, count CAS, A1/C1, write,
+ *   A JS producer handles a record that fits inline: closed check, reserved CAS, A1/C1, write,
  *   R1, waiter check. A JS consumer does A2/C2, copies an inline record out (or calls
  *   rp_squeue_read/rp_squeue_release through the glue with the claimed position for a
- *   block), R2, chain check, count decrement, room waiter check. Between C1 and R1 (C2 and
+ *   block), R2, chain check, released increment, room waiter check. Between C1 and R1 (C2 and
  *   R2) the JS code has no loop and no call into JS, so V8 cannot terminate the thread
  *   there; a terminated thread cannot leave a slot claimed. (It can be terminated in the claim
- *   loop, after its count reservation: that leaks one place of capacity, never an item.)
+ *   loop, after its reservation: that leaks one place of capacity, never an item.)
  *
  * CONCURRENCY
  *   rp_squeue_init                   nothing
@@ -88,7 +98,7 @@
 #include "platform.h"
 
 #define RP_SQUEUE_MAGIC 0x51535052u /* "RPSQ" */
-#define RP_SQUEUE_VERSION 2u
+#define RP_SQUEUE_VERSION 3u
 #define RP_SQUEUE_MAX_CAPACITY (1u << 24)
 /* Rings longer than this get 8-byte slots (no inline records). */
 #define RP_SQUEUE_INLINE_MAX_RING (1u << 16)
@@ -103,12 +113,13 @@
 #define RP_SQUEUE_OFF_SLOT_BYTES 24
 #define RP_SQUEUE_OFF_ARENA 28
 #define RP_SQUEUE_OFF_HEADER_BYTES 32
-#define RP_SQUEUE_OFF_COUNT (1 * RP_CACHELINE)
 #define RP_SQUEUE_OFF_ROOM_SEQ (2 * RP_CACHELINE)
 #define RP_SQUEUE_OFF_ROOM_WAITERS (2 * RP_CACHELINE + 4)
 #define RP_SQUEUE_OFF_CLOSED (3 * RP_CACHELINE)
 #define RP_SQUEUE_OFF_TAIL (4 * RP_CACHELINE)
+#define RP_SQUEUE_OFF_RESERVED (4 * RP_CACHELINE + 4)
 #define RP_SQUEUE_OFF_HEAD (5 * RP_CACHELINE)
+#define RP_SQUEUE_OFF_RELEASED (5 * RP_CACHELINE + 4)
 #define RP_SQUEUE_OFF_NOT_EMPTY_SEQ (6 * RP_CACHELINE)
 #define RP_SQUEUE_OFF_NOT_EMPTY_WAITERS (7 * RP_CACHELINE)
 #define RP_SQUEUE_SLOTS_AT (8 * RP_CACHELINE)

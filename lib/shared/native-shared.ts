@@ -34,7 +34,8 @@ export interface QueueLayout {
   readonly roomSeq: number;
   readonly roomWaiters: number;
   readonly closed: number;
-  readonly count: number;
+  readonly reserved: number;
+  readonly released: number;
   readonly tail: number;
   readonly head: number;
   /** Int32 index of slot 0. */

@@ -54,7 +54,8 @@ const kSpinCheckNative = 8;
 const kSpinCheckFast = 32;
 
 // Int32 indices of the queue's words (squeue.h LAYOUT), read once.
-const kCount = queueLayout.count;
+const kReserved = queueLayout.reserved;
+const kReleased = queueLayout.released;
 const kTail = queueLayout.tail;
 const kHead = queueLayout.head;
 const kClosed = queueLayout.closed;
@@ -120,6 +121,8 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
   /** Fixed-length view over the header and the ring (the fast path). */
   #w!: Int32Array;
   readonly #capacity: number;
+  /** The last value of the queue's released counter this object read (it only grows). */
+  #released = 0;
   #ringCap = 0;
   #mask = 0;
   #slotInts = 0;
@@ -372,19 +375,26 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
     if (len > this.#inlineMax || bytes.byteOffset !== 0 || bytes.buffer.byteLength < len + 3 - ((len + 3) & 3)) return kSlow;
     if (Atomics.load(w, kClosed) !== 0) return kSlow; // the native path reports it
     const src = wordsOf(bytes);
-    // Reserve a place (count may not pass capacity).
+    // Reserve a place: count = reserved - released may not pass capacity (squeue.h
+    // INVARIANTS). released only grows, so the cached value can only make the count look
+    // too high; "full" is decided on fresh loads (reserved, then released).
     const cap = this.#capacity;
-    let c = w[kCount]!; // a guess (plain read); the CAS decides
+    let r = w[kReserved]!; // a guess (plain read); the CAS decides
+    let rel = this.#released;
     for (;;) {
-      if (c >>> 0 >= cap) {
-        const now = Atomics.load(w, kCount); // "full" is decided by a seq_cst load (SLEEPING)
-        if (now === c) return kFull;
-        c = now;
+      const c = (r - rel) | 0;
+      if (c < 0 || c >= cap) {
+        const nr = Atomics.load(w, kReserved);
+        const nrel = Atomics.load(w, kReleased);
+        this.#released = nrel;
+        if (nr === r && nrel === rel && c >= cap) return kFull; // fresh and full (SLEEPING)
+        r = nr;
+        rel = nrel;
         continue;
       }
-      const seen = Atomics.compareExchange(w, kCount, c, (c + 1) | 0);
-      if (seen === c) break;
-      c = seen;
+      const seen = Atomics.compareExchange(w, kReserved, r, (r + 1) | 0);
+      if (seen === r) break;
+      r = seen;
     }
     // Claim a position: A1 (seq == 2 pos) then C1 (CAS tail).
     const mask = this.#mask;
@@ -499,7 +509,7 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
       }
     }
     // Give the place back; wake producers waiting for room.
-    Atomics.sub(w, kCount, 1);
+    Atomics.add(w, kReleased, 1);
     if (Atomics.load(w, kRoomWaiters) !== 0) {
       Atomics.add(w, kRoomSeq, 1);
       native.notify(this.#i32, kRoomSeq, Infinity);
