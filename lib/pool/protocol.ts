@@ -94,10 +94,45 @@ export interface WorkerBoot {
   readonly userData: unknown;
 }
 
+/**
+ * Staging area for large copied binary arguments (main -> worker), one per worker, made on
+ * first use: kStageCtlBytes of control (word 0: bytes the worker has consumed, a wrapping
+ * int32), then a ring of kStageBytes (a power of two). The main thread copies an argument's
+ * bytes into the ring and posts a StagedArg in its place; the worker copies them out as soon
+ * as it takes the task's port message (in post order, so consumption is FIFO) and adds the
+ * placeholder's `adv` to word 0. This replaces structured clone's serialisation into fresh
+ * memory (page faults on every task) by a copy into memory that stays mapped.
+ */
+export const kStageBytes = 8 << 20;
+export const kStageCtlBytes = 64;
+/** Arguments at least this large (the whole underlying ArrayBuffer) are staged. */
+export const kStageMinBytes = 64 << 10;
+/** Marks a StagedArg (a plain object standing for a staged argument). */
+export const kStagedKey = 'ringpool.staged';
+
+/** What stands in a PortTask's args for a staged ArrayBuffer or view. */
+export interface StagedArg {
+  readonly [kStagedKey]: 1;
+  /** 'ArrayBuffer', 'DataView' or a typed array's name (a Buffer arrives as a Uint8Array, as with structured clone). */
+  readonly kind: string;
+  /** Where the underlying buffer's bytes start in the ring, and how many. */
+  readonly off: number;
+  readonly bytes: number;
+  /** Ring bytes to give back once copied out (bytes plus any skipped tail of the ring). */
+  readonly adv: number;
+  /** For views: byteOffset and length (elements; bytes for a DataView) within the buffer. */
+  readonly byteOffset: number;
+  readonly length: number;
+}
+
 /** Port message carrying a task (K_PORT_TASK). */
 export interface PortTask {
   /** 0 for a plain call, else a batch mode M_*. */
   readonly mode: number;
+  /** The worker's staging area, sent with the first task that uses it. */
+  readonly stage?: SharedArrayBuffer;
+  /** True when args hold StagedArgs (then every other argument is a primitive). */
+  readonly staged?: boolean;
   /** exec's `context` option, when given. */
   readonly context?: unknown;
   readonly method?: string;

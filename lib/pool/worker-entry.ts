@@ -19,8 +19,9 @@ import { notify, waitAsync } from '../wait';
 import {
   C_DOORBELL, C_MAIN_SLEEPING, K_BATCH, K_CALL, K_CANCEL, K_CTX, K_FN, K_PORT_TASK, K_STOP, M_EACH, M_REDUCE, M_REGION, R_EMIT, R_ERR, R_OK, R_PORT, R_READY,
   R_EMIT_PORT, R_SKIP, R_STDERR, R_STDOUT, W_CANCEL, kMethodsMethod, W_SPACE_SEQ, W_SPACE_WAITERS, W_STARTED, kCancelSlots,
+  kStageCtlBytes, kStagedKey,
 } from './protocol';
-import type { PortResult, PortTask, WorkerBoot } from './protocol';
+import type { PortResult, PortTask, StagedArg, WorkerBoot } from './protocol';
 import { installRuntime, isTransfer, takeRegisteredMethods } from './worker-api';
 import { RingpoolError, RingpoolRangeError } from '../errors';
 import { revive } from './revive';
@@ -374,6 +375,8 @@ function handle(kind: number): void {
       const m = receiveMessageOnPort(port);
       const t = m?.message as PortTask | undefined;
       if (!t) return failEarly(id, new Error('ringpool: task message missing on the port'));
+      if (t.stage !== undefined) stage = { ctl: new Int32Array(t.stage, 0, kStageCtlBytes >> 2), ring: new Uint8Array(t.stage, kStageCtlBytes) };
+      if (t.staged) unstage(t.args); // first, whatever becomes of the task: the ring is consumed in post order
       revive(t.args);
       if (t.context !== undefined) nextContext = { id, value: t.context };
       if (t.method !== undefined) return startTask(id, t.mode, lookup(t.method), t.args, t.method);
@@ -401,6 +404,28 @@ function handle(kind: number): void {
 }
 
 // ---- batch chunks ----
+
+/** The staging area of large copied arguments (protocol.ts kStageBytes), once the pool sent it. */
+let stage: { ctl: Int32Array; ring: Uint8Array } | undefined;
+
+/** Replaces each StagedArg in args by a fresh copy of its bytes, and gives the ring space back. */
+function unstage(args: unknown[]): void {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as Partial<StagedArg> | null;
+    if (a === null || typeof a !== 'object' || a[kStagedKey] !== 1 || stage === undefined) continue; // a primitive
+    const s = a as StagedArg;
+    const ab = new ArrayBuffer(s.bytes);
+    new Uint8Array(ab).set(stage.ring.subarray(s.off, s.off + s.bytes));
+    // After the copy (seq_cst): the main thread reuses these bytes once it reads the new count.
+    Atomics.add(stage.ctl, 0, s.adv);
+    if (s.kind === 'ArrayBuffer') args[i] = ab;
+    else if (s.kind === 'DataView') args[i] = new DataView(ab, s.byteOffset, s.length);
+    else {
+      const C = (globalThis as unknown as Record<string, new (b: ArrayBuffer, o: number, l: number) => unknown>)[s.kind];
+      args[i] = new C(ab, s.byteOffset, s.length);
+    }
+  }
+}
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return v !== null && typeof v === 'object' && typeof (v as PromiseLike<unknown>).then === 'function';

@@ -14,9 +14,10 @@ import { native } from '../native';
 import { notify } from '../wait';
 import {
   K_BATCH, K_CALL, K_CANCEL, K_CTX, K_FN, K_PORT_TASK, K_STOP, R_EMIT, R_EMIT_PORT, R_ERR, R_OK, R_PORT, R_READY, R_SKIP, R_STDERR, R_STDOUT,
-  W_CANCEL, W_SPACE_SEQ, W_SPACE_WAITERS, W_STARTED, kCancelSlots, kPortWindowBytes, kResultChannelBytes, kTaskChannelBytes, kWorkerCtlWords,
+  W_CANCEL, W_SPACE_SEQ, W_SPACE_WAITERS, W_STARTED, kCancelSlots, kPortWindowBytes, kResultChannelBytes, kStageBytes, kStageCtlBytes,
+  kStageMinBytes, kStagedKey, kTaskChannelBytes, kWorkerCtlWords,
 } from './protocol';
-import type { PortResult, PortTask, WorkerBoot } from './protocol';
+import type { PortResult, PortTask, StagedArg, WorkerBoot } from './protocol';
 import type { Task } from './task';
 import { TaskTable } from './task-table';
 
@@ -68,6 +69,10 @@ export class WorkerHandle {
   readonly #portCosts = new Map<number, number>();
   /** Copied bytes posted on the port for tasks in flight here (see portFull). */
   portBytes = 0;
+  /** Staging area for large copied arguments (protocol.ts kStageBytes), made on first use. */
+  #stage: { sab: SharedArrayBuffer; ctl: Int32Array; ring: Uint8Array; sent: boolean } | undefined;
+  /** Ring bytes handed out so far (wrapping int32; the worker's count is ctl[0]). */
+  #stageHead = 0;
 
   constructor(script: string | null, poolCtl: SharedArrayBuffer, emitStdStreams: boolean, opts: WorkerOptions) {
     this.tasks = makeChannel(kTaskChannelBytes);
@@ -186,13 +191,24 @@ export class WorkerHandle {
 
   /** Port path: posts the task on the port and appends the marker to the batch. Throws DataCloneError-like errors from postMessage. */
   encodePortTask(enc: Encoder, task: Task): void {
+    const transfer = task.x?.transfer as TransferListItem[] | undefined;
+    const headBefore = this.#stageHead;
+    const args = transfer === undefined || transfer.length === 0 ? this.#stageArgs(task.args) : task.args;
+    const staged = args !== task.args;
+    const stage = staged && !this.#stage!.sent ? this.#stage!.sab : undefined;
     const msg: PortTask =
       task.method !== undefined
-        ? { mode: task.mode, context: task.x?.context, method: task.method, args: task.args }
-        : { mode: task.mode, context: task.x?.context, fnId: task.fnId, source: this.knownFns.has(task.fnId) ? undefined : task.fnSource, args: task.args };
+        ? { mode: task.mode, context: task.x?.context, stage, staged, method: task.method, args }
+        : { mode: task.mode, context: task.x?.context, stage, staged, fnId: task.fnId, source: this.knownFns.has(task.fnId) ? undefined : task.fnSource, args };
     const cost = this.#portCost;
     this.#portCost = 0;
-    this.port.postMessage(msg, task.x?.transfer as TransferListItem[] | undefined);
+    try {
+      this.port.postMessage(msg, transfer);
+    } catch (err) {
+      this.#stageHead = headBefore; // nothing was posted: the ring bytes are ours again
+      throw err;
+    }
+    if (stage !== undefined) this.#stage!.sent = true;
     if (cost > 0) {
       this.#portCosts.set(task.id, cost);
       this.portBytes += cost;
@@ -204,6 +220,53 @@ export class WorkerHandle {
     // main thread goes on. Holding the marker back until the batch ends would leave the worker
     // idle while big payloads pile up unread in the port (fresh memory for each of them).
     if (this.send(enc.bytes())) enc.reset();
+  }
+
+  /**
+   * task.args with each large copied binary argument (ArrayBuffer or a view of one, not
+   * shared) copied into the staging ring and replaced by a StagedArg; task.args itself when
+   * nothing is staged. Only when every argument is such a binary or a primitive: identity
+   * between arguments (the same buffer twice, or inside another argument) is structured
+   * clone's to keep, so anything else takes the plain port path. A ring too full for an
+   * argument leaves it to structured clone.
+   */
+  #stageArgs(args: readonly unknown[]): unknown[] {
+    let big = 0;
+    for (let i = 0; i < args.length; i++) {
+      const a = args[i];
+      if (a === null || (typeof a !== 'object' && typeof a !== 'function')) continue;
+      const buf = a instanceof ArrayBuffer ? a : ArrayBuffer.isView(a) && a.buffer instanceof ArrayBuffer ? a.buffer : undefined;
+      if (buf === undefined || buf.byteLength < kStageMinBytes || buf.byteLength > kStageBytes / 2) return args as unknown[];
+      for (let j = 0; j < i; j++) {
+        const b = args[j];
+        if (b === buf || (ArrayBuffer.isView(b) && b.buffer === buf)) return args as unknown[];
+      }
+      big++;
+    }
+    if (big === 0) return args as unknown[];
+    const st = (this.#stage ??= makeStage());
+    const out = args.slice();
+    for (let i = 0; i < out.length; i++) {
+      const a = out[i];
+      if (a === null || (typeof a !== 'object' && typeof a !== 'function')) continue;
+      const view = ArrayBuffer.isView(a) ? a : undefined;
+      const buf = (view ? view.buffer : a) as ArrayBuffer;
+      const bytes = buf.byteLength;
+      // A record never wraps: if it does not fit before the end of the ring, skip the tail.
+      const at = this.#stageHead & (kStageBytes - 1);
+      const skip = at + bytes > kStageBytes ? kStageBytes - at : 0;
+      const adv = (skip + bytes + 15) & ~15;
+      const used = (this.#stageHead - Atomics.load(st.ctl, 0)) | 0;
+      if (used + adv > kStageBytes) continue; // full for now: structured clone copies this one
+      const off = skip === 0 ? at : 0;
+      st.ring.set(new Uint8Array(buf), off);
+      this.#stageHead = (this.#stageHead + adv) | 0;
+      const kind = view === undefined ? 'ArrayBuffer' : view instanceof DataView ? 'DataView' : (view as Uint8Array)[Symbol.toStringTag];
+      const length = view === undefined ? bytes : view instanceof DataView ? view.byteLength : (view as Uint8Array).length;
+      const staged: StagedArg = { [kStagedKey]: 1, kind, off, bytes, adv, byteOffset: view?.byteOffset ?? 0, length };
+      out[i] = staged;
+    }
+    return out;
   }
 
   /** Publishes a batch; false if the channel has no room now. */
@@ -333,4 +396,9 @@ function copiedBytes(args: readonly unknown[], transfer: readonly unknown[] | un
 /** Errors thrown in a worker arrive as themselves; anything else thrown arrives as a TaskError holding it. */
 function asError(v: unknown): Error {
   return v instanceof Error ? v : new TaskError(v);
+}
+
+function makeStage(): { sab: SharedArrayBuffer; ctl: Int32Array; ring: Uint8Array; sent: boolean } {
+  const sab = new SharedArrayBuffer(kStageCtlBytes + kStageBytes);
+  return { sab, ctl: new Int32Array(sab, 0, kStageCtlBytes >> 2), ring: new Uint8Array(sab, kStageCtlBytes, kStageBytes), sent: false };
 }

@@ -123,6 +123,63 @@ describe('pool: copied payloads on the MessagePort path', () => {
   });
 });
 
+describe('pool: large copied binary arguments through the staging ring', () => {
+  const track = usePools();
+  const kinds = (a) => [Object.prototype.toString.call(a), a.byteOffset ?? 0, a.length ?? a.byteLength, (a.buffer ?? a).byteLength];
+
+  it('typed arrays, DataViews and Buffers arrive as structured clone makes them: kind, offset, length, whole buffer, bytes', async () => {
+    const p = track(pool({ maxWorkers: 1 }));
+    const ab = stamped(3, 2 * kMiB);
+    const f64 = new Float64Array(ab, 8, 1000);
+    const dv = new DataView(ab, 16, 4096);
+    const buf = Buffer.from(stamped(4));
+    const u8 = new Uint8Array(stamped(5));
+    const inspect = (a, b, c, d, n) => [a, b, c, d].map((x) => [Object.prototype.toString.call(x), x.byteOffset, x.length ?? x.byteLength, x.buffer.byteLength, new Uint32Array(x.buffer)[0]]).concat([[n]]);
+    const r = await p.exec(inspect, [f64, dv, buf, u8, 42]);
+    assert.deepEqual(r, [
+      ['[object Float64Array]', 8, 1000, 2 * kMiB, 3],
+      ['[object DataView]', 16, 4096, 2 * kMiB, 3],
+      ['[object Uint8Array]', 0, kMiB, kMiB, 4], // a Buffer arrives as a Uint8Array, as with postMessage
+      ['[object Uint8Array]', 0, kMiB, kMiB, 5],
+      [42],
+    ]);
+    checkStamp(ab, 3, 2 * kMiB); // the caller's buffers stay attached and unchanged
+    assert.deepEqual(kinds(f64), ['[object Float64Array]', 8, 1000, 2 * kMiB]);
+  });
+
+  it('the same large buffer twice, or inside another argument, keeps its identity (structured clone does it)', async () => {
+    const p = track(pool({ maxWorkers: 1 }));
+    const ab = stamped(9);
+    const view = new Uint8Array(ab);
+    const same = (a, b, o) => [a === b.buffer, a === o.ab, new Uint32Array(a)[0]];
+    assert.deepEqual(await p.exec(same, [ab, view, { ab }]), [true, true, 9]);
+    const twice = (a, b) => a === b;
+    assert.equal(await p.exec(twice, [ab, ab]), true);
+  });
+
+  it('more than the ring holds, with cancellations between: every task that runs gets its own bytes', async () => {
+    const p = track(pool({ minWorkers: 2, maxWorkers: 2 }));
+    const words = (a, b, n) => [new Uint32Array(a)[0], new Uint32Array(b.buffer)[0], n];
+    const round = async (base, cancelOdd) => {
+      const tasks = [];
+      for (let i = 0; i < 24; i++) {
+        const t = p.exec(words, [stamped(base + 2 * i), new Int32Array(stamped(base + 2 * i + 1)), i]);
+        if (cancelOdd && i % 2 === 1) t.cancel();
+        tasks.push(t);
+      }
+      const out = await Promise.allSettled(tasks);
+      out.forEach((o, i) => {
+        if (cancelOdd && i % 2 === 1) return; // cancelled: rejected, or finished first
+        assert.equal(o.status, 'fulfilled', `task ${i}`);
+        assert.deepEqual(o.value, [base + 2 * i, base + 2 * i + 1, i]);
+      });
+    };
+    await round(0, true);
+    await round(100, false); // the ring was given back for the cancelled ones too
+    await round(200, false);
+  });
+});
+
 describe('package entry: lazy CommonJS entry', () => {
   it('exports the same names, in the same order, and the same objects as dist/index.js', () => {
     const index = require(path.join(root, 'dist', 'index.js'));
