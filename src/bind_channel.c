@@ -26,8 +26,7 @@ static bool get_args(napi_env env, napi_callback_info info, napi_value *argv) {
 static bool get_channel(napi_env env, napi_value v, rp_channel_t *ch) {
   void *data = NULL;
   size_t length = 0;
-  if (!rp__get_typed(env, v, napi_int32_array, "channel", &data, &length)) return false;
-  if (!rp__check_align(env, data, 8, "channel")) return false;
+  if (!rp__get_i32_aligned(env, v, "channel", &data, &length)) return false;
   int rc = rp_channel_open(ch, data, length * sizeof(int32_t));
   if (rc != 0) {
     rp__throw_code(env, rc, "Channel");
@@ -75,8 +74,7 @@ static napi_value channel_init(napi_env env, napi_callback_info info) {
   if (!get_args(env, info, argv)) return NULL;
   void *data = NULL;
   size_t length = 0, cap;
-  if (!rp__get_typed(env, argv[0], napi_int32_array, "channel", &data, &length)) return NULL;
-  if (!rp__check_align(env, data, 8, "channel")) return NULL;
+  if (!rp__get_i32_aligned(env, argv[0], "channel", &data, &length)) return NULL;
   if (!get_capacity(env, argv[1], &cap)) return NULL;
   int rc = rp_channel_init(data, length * sizeof(int32_t), cap);
   if (rc != 0) RP_THROW_RC(env, rc, "channelInit");

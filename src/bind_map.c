@@ -143,8 +143,7 @@ static napi_value js_init(napi_env env, napi_callback_info info) {
   size_t n = 0;
   int64_t s, b, max;
   if (!get_args(env, info, argv)) return NULL;
-  if (!rp__get_typed(env, argv[0], napi_int32_array, "i32", &data, &n)) return NULL;
-  if (!rp__check_align(env, data, 8, "i32")) return NULL;
+  if (!rp__get_i32_aligned(env, argv[0], "i32", &data, &n)) return NULL;
   if (!rp__get_int(env, argv[1], "stripes", 0, UINT32_MAX, &s) || !rp__get_int(env, argv[2], "buckets", 0, UINT32_MAX, &b) ||
       !rp__get_int(env, argv[3], "maxBytes", 0, (int64_t)RP_ARENA_MAX_LIMIT, &max))
     return NULL;
@@ -158,8 +157,7 @@ static napi_value js_check(napi_env env, napi_callback_info info) {
   void *data = NULL;
   size_t n = 0;
   if (!get_args(env, info, argv)) return NULL;
-  if (!rp__get_typed(env, argv[0], napi_int32_array, "i32", &data, &n)) return NULL;
-  if (!rp__check_align(env, data, 8, "i32")) return NULL;
+  if (!rp__get_i32_aligned(env, argv[0], "i32", &data, &n)) return NULL;
   rp_map_info_t mi;
   int rc = rp_map_check(data, n * sizeof(int32_t), &mi);
   if (rc != 0) RP_THROW_RC(env, rc, "mapCheck");

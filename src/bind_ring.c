@@ -23,8 +23,7 @@ static napi_status get_args(napi_env env, napi_callback_info info, napi_value *a
 static bool get_ring(napi_env env, napi_value v, const char *what, void **base, uint32_t *capacity) {
   void *data = NULL;
   size_t n = 0;
-  if (!rp__get_typed(env, v, napi_int32_array, "i32", &data, &n)) return false;
-  if (!rp__check_align(env, data, 8, "i32")) return false;
+  if (!rp__get_i32_aligned(env, v, "i32", &data, &n)) return false;
   int rc = rp_ring_check(data, n * sizeof(int32_t), capacity);
   if (rc != 0) {
     rp__throw_code(env, rc, what);
@@ -72,8 +71,7 @@ static napi_value ring_init(napi_env env, napi_callback_info info) {
   size_t n = 0, need = 0;
   uint32_t cap;
   RP_CALL(env, get_args(env, info, argv));
-  if (!rp__get_typed(env, argv[0], napi_int32_array, "i32", &data, &n)) return NULL;
-  if (!rp__check_align(env, data, 8, "i32")) return NULL;
+  if (!rp__get_i32_aligned(env, argv[0], "i32", &data, &n)) return NULL;
   if (!get_capacity(env, argv[1], "ringInit", &cap)) return NULL;
   if (rp_ring_bytes(cap, &need) != 0 || n * sizeof(int32_t) < need) {
     char msg[160];

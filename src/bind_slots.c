@@ -21,8 +21,7 @@ static napi_status get_args(napi_env env, napi_callback_info info, napi_value *a
 static bool get_arena(napi_env env, napi_value v, const char *what, void **base, rp_slots_info_t *geo) {
   void *data = NULL;
   size_t n = 0;
-  if (!rp__get_typed(env, v, napi_int32_array, "i32", &data, &n)) return false;
-  if (!rp__check_align(env, data, 8, "i32")) return false;
+  if (!rp__get_i32_aligned(env, v, "i32", &data, &n)) return false;
   int rc = rp_slots_check(data, n * sizeof(int32_t), geo);
   if (rc != 0) {
     rp__throw_code(env, rc, what);
@@ -70,8 +69,7 @@ static napi_value slots_init(napi_env env, napi_callback_info info) {
   size_t len = 0, bytes;
   uint32_t sz, n;
   RP_CALL(env, get_args(env, info, argv));
-  if (!rp__get_typed(env, argv[0], napi_int32_array, "i32", &data, &len)) return NULL;
-  if (!rp__check_align(env, data, 8, "i32")) return NULL;
+  if (!rp__get_i32_aligned(env, argv[0], "i32", &data, &len)) return NULL;
   if (!get_geometry(env, argv[1], argv[2], "slotsInit", &sz, &n, &bytes)) return NULL;
   len *= sizeof(int32_t);
   if (len < bytes) {

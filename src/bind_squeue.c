@@ -76,8 +76,7 @@ static napi_value js_init(napi_env env, napi_callback_info info) {
   size_t n = 0;
   int64_t c, max;
   if (!get_args(env, info, argv)) return NULL;
-  if (!rp__get_typed(env, argv[0], napi_int32_array, "i32", &data, &n)) return NULL;
-  if (!rp__check_align(env, data, 8, "i32")) return NULL;
+  if (!rp__get_i32_aligned(env, argv[0], "i32", &data, &n)) return NULL;
   if (!rp__get_int(env, argv[1], "capacity", 0, UINT32_MAX, &c) ||
       !rp__get_int(env, argv[2], "maxBytes", 0, (int64_t)RP_ARENA_MAX_LIMIT, &max))
     return NULL;
@@ -91,8 +90,7 @@ static napi_value js_check(napi_env env, napi_callback_info info) {
   void *data = NULL;
   size_t n = 0;
   if (!get_args(env, info, argv)) return NULL;
-  if (!rp__get_typed(env, argv[0], napi_int32_array, "i32", &data, &n)) return NULL;
-  if (!rp__check_align(env, data, 8, "i32")) return NULL;
+  if (!rp__get_i32_aligned(env, argv[0], "i32", &data, &n)) return NULL;
   rp_squeue_info_t qi;
   int rc = rp_squeue_check(data, n * sizeof(int32_t), &qi);
   if (rc != 0) RP_THROW_RC(env, rc, "squeueCheck");

@@ -198,11 +198,14 @@ bool rp__args(napi_env env, napi_callback_info info, napi_value *argv, size_t ma
   return true;
 }
 
+bool rp__get_i32_aligned(napi_env env, napi_value v, const char *name, void **data, size_t *length) {
+  return rp__get_typed(env, v, napi_int32_array, name, data, length) && rp__check_align(env, *data, 8, name);
+}
+
 bool rp__get_structure(napi_env env, napi_value v, const char *what, rp_check_fn check, void **base, size_t *bytes) {
   void *data = NULL;
   size_t n = 0;
-  if (!rp__get_typed(env, v, napi_int32_array, "i32", &data, &n)) return false;
-  if (!rp__check_align(env, data, 8, "i32")) return false;
+  if (!rp__get_i32_aligned(env, v, "i32", &data, &n)) return false;
   int rc = check(data, n * sizeof(int32_t));
   if (rc != 0) {
     rp__throw_code(env, rc, what);

@@ -80,6 +80,10 @@ int rp__stop_check(void *env);
 /* Checks that p is aligned to `align` bytes; throws RangeError ERR_RINGPOOL_MISALIGNED. */
 bool rp__check_align(napi_env env, const void *p, size_t align, const char *name);
 
+/* Reads an Int32Array whose data is 8-byte aligned (every shared structure's view):
+ * TypeError / RangeError ERR_RINGPOOL_MISALIGNED otherwise. *length is in elements. */
+bool rp__get_i32_aligned(napi_env env, napi_value v, const char *name, void **data, size_t *length);
+
 /* Reads up to `max` arguments into argv, padding the missing ones with undefined; `data`
  * (may be NULL) receives the function's data pointer. */
 bool rp__args(napi_env env, napi_callback_info info, napi_value *argv, size_t max, void **data);

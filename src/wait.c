@@ -175,37 +175,16 @@ static void wake_one(rp_waiter_t *w) {
   }
 }
 
-uint32_t rp_notify(_Atomic int32_t *addr, uint32_t count) {
-  rp_bucket_t *b = bucket_of(addr);
-  if (count == 0 || atomic_load_explicit(&b->count, memory_order_seq_cst) == 0) return 0;
+/* Bucket lock held: wakes waiters on addr in FIFO order, at most `count` of them, and only
+ * while go_on (when given) says so; calls drained (when given) once none is left. */
+static uint32_t wake_walk(rp_bucket_t *b, _Atomic int32_t *addr, uint32_t count, rp_handoff_go_fn go_on,
+                          rp_handoff_drained_fn drained, void *ctx) {
   uint32_t woken = 0;
-  rp_lock_acquire(&b->lock);
   rp_waiter_t *w = b->head;
-  while (w && woken < count) {
-    rp_waiter_t *next = w->next;
-    if (w->addr == addr) {
-      unlink_waiter(b, w);
-      woken++;
-      wake_one(w);
-    }
-    w = next;
-  }
-  rp_lock_release(&b->lock);
-  return woken;
-}
-
-uint32_t rp_notify_handoff(_Atomic int32_t *addr, rp_handoff_go_fn go_on, rp_handoff_drained_fn drained, void *ctx) {
-  rp_bucket_t *b = bucket_of(addr);
-  uint32_t woken = 0;
-  /* Always under the lock, even when count reads 0: drained must be atomic with respect to
-   * links (see wait.h). */
-  rp_lock_acquire(&b->lock);
-  rp_waiter_t *w = b->head;
-  for (;;) {
-    if (!go_on(ctx)) break;
+  while (woken < count && (go_on == NULL || go_on(ctx))) {
     while (w && w->addr != addr) w = w->next;
     if (!w) {
-      drained(ctx);
+      if (drained) drained(ctx);
       break;
     }
     rp_waiter_t *next = w->next;
@@ -214,6 +193,24 @@ uint32_t rp_notify_handoff(_Atomic int32_t *addr, rp_handoff_go_fn go_on, rp_han
     wake_one(w);
     w = next;
   }
+  return woken;
+}
+
+uint32_t rp_notify(_Atomic int32_t *addr, uint32_t count) {
+  rp_bucket_t *b = bucket_of(addr);
+  if (count == 0 || atomic_load_explicit(&b->count, memory_order_seq_cst) == 0) return 0;
+  rp_lock_acquire(&b->lock);
+  uint32_t woken = wake_walk(b, addr, count, NULL, NULL, NULL);
+  rp_lock_release(&b->lock);
+  return woken;
+}
+
+uint32_t rp_notify_handoff(_Atomic int32_t *addr, rp_handoff_go_fn go_on, rp_handoff_drained_fn drained, void *ctx) {
+  rp_bucket_t *b = bucket_of(addr);
+  /* Always under the lock, even when count reads 0: drained must be atomic with respect to
+   * links (see wait.h). */
+  rp_lock_acquire(&b->lock);
+  uint32_t woken = wake_walk(b, addr, UINT32_MAX, go_on, drained, ctx);
   rp_lock_release(&b->lock);
   return woken;
 }

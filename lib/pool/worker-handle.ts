@@ -235,12 +235,9 @@ export class WorkerHandle {
     for (let i = 0; i < args.length; i++) {
       const a = args[i];
       if (a === null || (typeof a !== 'object' && typeof a !== 'function')) continue;
-      const buf = a instanceof ArrayBuffer ? a : ArrayBuffer.isView(a) && a.buffer instanceof ArrayBuffer ? a.buffer : undefined;
+      const buf = copiedBuffer(a);
       if (buf === undefined || buf.byteLength < kStageMinBytes || buf.byteLength > kStageBytes / 2) return args as unknown[];
-      for (let j = 0; j < i; j++) {
-        const b = args[j];
-        if (b === buf || (ArrayBuffer.isView(b) && b.buffer === buf)) return args as unknown[];
-      }
+      for (let j = 0; j < i; j++) if (copiedBuffer(args[j]) === buf) return args as unknown[];
       big++;
     }
     if (big === 0) return args as unknown[];
@@ -250,7 +247,7 @@ export class WorkerHandle {
       const a = out[i];
       if (a === null || (typeof a !== 'object' && typeof a !== 'function')) continue;
       const view = ArrayBuffer.isView(a) ? a : undefined;
-      const buf = (view ? view.buffer : a) as ArrayBuffer;
+      const buf = copiedBuffer(a)!; // the first pass saw only primitives and such binaries
       const bytes = buf.byteLength;
       // A record never wraps: if it does not fit before the end of the ring, skip the tail.
       const at = this.#stageHead & (kStageBytes - 1);
@@ -381,14 +378,17 @@ export class WorkerHandle {
 }
 
 /** Bytes of the binary arguments at the top level of `args` that a postMessage copies (not in `transfer`). */
+/** The (not shared) ArrayBuffer whose bytes a copy of `a` copies, if `a` is binary. */
+function copiedBuffer(a: unknown): ArrayBuffer | undefined {
+  if (a instanceof ArrayBuffer) return a;
+  return ArrayBuffer.isView(a) && a.buffer instanceof ArrayBuffer ? a.buffer : undefined;
+}
+
 function copiedBytes(args: readonly unknown[], transfer: readonly unknown[] | undefined): number {
   let n = 0;
   for (const a of args) {
-    if (a instanceof ArrayBuffer) {
-      if (!transfer?.includes(a)) n += a.byteLength;
-    } else if (ArrayBuffer.isView(a) && !(a.buffer instanceof SharedArrayBuffer) && !transfer?.includes(a.buffer)) {
-      n += a.byteLength;
-    }
+    const buf = copiedBuffer(a);
+    if (buf !== undefined && !transfer?.includes(buf)) n += (a as ArrayBuffer | ArrayBufferView).byteLength;
   }
   return n;
 }

@@ -8,7 +8,6 @@ import { native } from '../native';
 import {
   acquireAsync,
   assertCount,
-  attachCore,
   type Core,
   createCore,
   readBlockingOptions,
@@ -32,16 +31,11 @@ export class Barrier {
 
   /** @param parties how many arrivals trip the barrier: an integer from 1 to 65535 */
   constructor(parties: number) {
-    const attached = attach.take();
-    if (attached) {
-      const h = attached.handle;
-      this.#core = attachCore(this, Kind.Barrier, h);
-      this.#parties = native.syncLoad(this.#core.rec, kParam);
-      return;
-    }
-    assertCount(parties, 'parties', kMaxParties);
-    this.#core = createCore(this, Kind.Barrier, parties, 0);
-    this.#parties = parties;
+    this.#core = attach.core(this, Kind.Barrier, () => {
+      assertCount(parties, 'parties', kMaxParties);
+      return createCore(this, Kind.Barrier, parties, 0);
+    });
+    this.#parties = native.syncLoad(this.#core.rec, kParam);
   }
 
   /** The same barrier from `b.handle` (or `b.buffer`). @throws RingpoolTypeError ERR_RINGPOOL_BAD_LAYOUT */

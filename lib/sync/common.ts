@@ -74,7 +74,7 @@ function markTravel(owner: object, kind: Kind, buffer: SharedArrayBuffer): void 
 }
 
 /** Accepts `x.handle` or `x.buffer`; anything else is TypeError ERR_RINGPOOL_BAD_LAYOUT. */
-export function attachCore(owner: object, kind: Kind, handle: unknown): Core {
+function attachCore(owner: object, kind: Kind, handle: unknown): Core {
   const name = kNames[kind];
   let buffer: unknown = handle;
   if (!(handle instanceof SharedArrayBuffer)) {
@@ -307,11 +307,15 @@ export class AttachSlot {
     }
   }
 
-  take(): { handle: unknown } | undefined {
-    if (!this.#set) return undefined;
+  /**
+   * The core of a new instance: attached to the handle `X.from()` passed to run(), or else
+   * made by `create` (which validates the constructor's arguments first).
+   */
+  core(owner: object, kind: Kind, create: () => Core): Core {
+    if (!this.#set) return create();
     const handle = this.#handle;
     this.#set = false;
     this.#handle = undefined;
-    return { handle };
+    return attachCore(owner, kind, handle);
   }
 }

@@ -10,7 +10,6 @@ import { native } from '../native';
 import { describe } from '../validate';
 import {
   acquireAsync,
-  attachCore,
   type Core,
   createCore,
   readBlockingOptions,
@@ -44,13 +43,7 @@ export class Condition {
   readonly #core: Core;
 
   constructor() {
-    const attached = attach.take();
-    if (attached) {
-      const h = attached.handle;
-      this.#core = attachCore(this, Kind.Condition, h);
-    } else {
-      this.#core = createCore(this, Kind.Condition, 0, 0);
-    }
+    this.#core = attach.core(this, Kind.Condition, () => createCore(this, Kind.Condition, 0, 0));
   }
 
   /** The same condition from `cv.handle` (or `cv.buffer`). @throws RingpoolTypeError ERR_RINGPOOL_BAD_LAYOUT */

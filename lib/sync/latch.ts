@@ -8,7 +8,6 @@ import { describe } from '../validate';
 import {
   acquireAsync,
   assertCount,
-  attachCore,
   type Core,
   createCore,
   readBlockingOptions,
@@ -31,19 +30,15 @@ export class Latch {
 
   /** @param count arrivals until it opens: an integer from 0 (open at once) to 2^31 - 1 */
   constructor(count: number) {
-    const attached = attach.take();
-    if (attached) {
-      const h = attached.handle;
-      this.#core = attachCore(this, Kind.Latch, h);
-      return;
-    }
-    if (typeof count !== 'number') {
-      throw new RingpoolTypeError('ERR_RINGPOOL_INVALID_ARG_TYPE', `count must be a number, got ${describe(count)}`);
-    }
-    if (!Number.isInteger(count) || count < 0 || count > kMaxCount) {
-      throw new RingpoolRangeError('ERR_RINGPOOL_OUT_OF_RANGE', `count must be an integer from 0 to ${kMaxCount}, got ${count}`);
-    }
-    this.#core = createCore(this, Kind.Latch, count, 0);
+    this.#core = attach.core(this, Kind.Latch, () => {
+      if (typeof count !== 'number') {
+        throw new RingpoolTypeError('ERR_RINGPOOL_INVALID_ARG_TYPE', `count must be a number, got ${describe(count)}`);
+      }
+      if (!Number.isInteger(count) || count < 0 || count > kMaxCount) {
+        throw new RingpoolRangeError('ERR_RINGPOOL_OUT_OF_RANGE', `count must be an integer from 0 to ${kMaxCount}, got ${count}`);
+      }
+      return createCore(this, Kind.Latch, count, 0);
+    });
   }
 
   /** The same latch from `l.handle` (or `l.buffer`). @throws RingpoolTypeError ERR_RINGPOOL_BAD_LAYOUT */

@@ -13,7 +13,6 @@ import { native } from '../native';
 import { describe } from '../validate';
 import {
   acquireAsync,
-  attachCore,
   blocking,
   type Core,
   createCore,
@@ -51,13 +50,7 @@ export class Mutex {
 
   /** Creates an unlocked mutex in a new SharedArrayBuffer. */
   constructor() {
-    const attached = attach.take();
-    if (attached) {
-      const h = attached.handle;
-      this.#core = attachCore(this, Kind.Mutex, h);
-    } else {
-      this.#core = createCore(this, Kind.Mutex, 0, 0);
-    }
+    this.#core = attach.core(this, Kind.Mutex, () => createCore(this, Kind.Mutex, 0, 0));
   }
 
   /**

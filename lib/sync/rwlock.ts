@@ -10,7 +10,6 @@ import { native } from '../native';
 import { describe } from '../validate';
 import {
   acquireAsync,
-  attachCore,
   blocking,
   type Core,
   createCore,
@@ -42,13 +41,7 @@ export class RwLock {
 
   /** Creates an unlocked RwLock in a new SharedArrayBuffer. */
   constructor() {
-    const attached = attach.take();
-    if (attached) {
-      const h = attached.handle;
-      this.#core = attachCore(this, Kind.RwLock, h);
-    } else {
-      this.#core = createCore(this, Kind.RwLock, 0, 0);
-    }
+    this.#core = attach.core(this, Kind.RwLock, () => createCore(this, Kind.RwLock, 0, 0));
   }
 
   /** The same lock from `rw.handle` (or `rw.buffer`). @throws RingpoolTypeError ERR_RINGPOOL_BAD_LAYOUT */

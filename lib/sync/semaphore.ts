@@ -13,7 +13,6 @@ import { assertOptionsObject, describe } from '../validate';
 import {
   acquireAsync,
   assertCount,
-  attachCore,
   blocking,
   type Core,
   createCore,
@@ -53,29 +52,24 @@ export class Semaphore {
    *   `options.initial` says otherwise.
    */
   constructor(permits: number, options?: SemaphoreOptions) {
-    const attached = attach.take();
-    if (attached) {
-      const h = attached.handle;
-      this.#core = attachCore(this, Kind.Semaphore, h);
-      this.#max = native.syncLoad(this.#core.rec, kParam);
-      return;
-    }
-    assertCount(permits, 'permits', kMaxPermits);
-    let initial = permits;
-    if (options !== undefined) {
-      assertOptionsObject(options);
-      if (options.initial !== undefined) {
-        if (typeof options.initial !== 'number') {
-          throw new RingpoolTypeError('ERR_RINGPOOL_INVALID_ARG_TYPE', `options.initial must be a number, got ${describe(options.initial)}`);
+    this.#core = attach.core(this, Kind.Semaphore, () => {
+      assertCount(permits, 'permits', kMaxPermits);
+      let initial = permits;
+      if (options !== undefined) {
+        assertOptionsObject(options);
+        if (options.initial !== undefined) {
+          if (typeof options.initial !== 'number') {
+            throw new RingpoolTypeError('ERR_RINGPOOL_INVALID_ARG_TYPE', `options.initial must be a number, got ${describe(options.initial)}`);
+          }
+          if (!Number.isInteger(options.initial) || options.initial < 0 || options.initial > permits) {
+            throw new RingpoolRangeError('ERR_RINGPOOL_OUT_OF_RANGE', `options.initial must be an integer from 0 to ${permits}, got ${options.initial}`);
+          }
+          initial = options.initial;
         }
-        if (!Number.isInteger(options.initial) || options.initial < 0 || options.initial > permits) {
-          throw new RingpoolRangeError('ERR_RINGPOOL_OUT_OF_RANGE', `options.initial must be an integer from 0 to ${permits}, got ${options.initial}`);
-        }
-        initial = options.initial;
       }
-    }
-    this.#core = createCore(this, Kind.Semaphore, permits, initial);
-    this.#max = permits;
+      return createCore(this, Kind.Semaphore, permits, initial);
+    });
+    this.#max = native.syncLoad(this.#core.rec, kParam);
   }
 
   /** The same semaphore from `sem.handle` (or `sem.buffer`). @throws RingpoolTypeError ERR_RINGPOOL_BAD_LAYOUT */
