@@ -265,6 +265,14 @@ static rp_srec_t *get_rec(napi_env env, rp_senv_t *st, napi_value v) {
   return st->recs[idx];
 }
 
+/* The arguments of a call whose first one is a record index: the thread's state in *st and
+ * the record, or NULL with an exception pending. */
+static rp_srec_t *get_rec_args(napi_env env, napi_callback_info info, size_t n, napi_value *argv, const char *usage,
+                               rp_senv_t **st) {
+  *st = get_args(env, info, n, argv, usage);
+  return *st ? get_rec(env, *st, argv[0]) : NULL;
+}
+
 static bool get_u32(napi_env env, napi_value v, const char *name, uint32_t lo, uint32_t hi, uint32_t *out) {
   int64_t x;
   if (!rp__get_int(env, v, name, lo, hi, &x)) return false;
@@ -413,9 +421,8 @@ static bool get_op(napi_env env, rp_srec_t *r, napi_value v, uint32_t *op) {
 static napi_value js_try(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   uint32_t op, k;
-  rp_senv_t *st = get_args(env, info, 3, argv, "syncTry expects (rec, op, k)");
-  if (!st) return NULL;
-  rp_srec_t *r = get_rec(env, st, argv[0]);
+  rp_senv_t *st;
+  rp_srec_t *r = get_rec_args(env, info, 3, argv, "syncTry expects (rec, op, k)", &st);
   if (!r || !get_op(env, r, argv[1], &op) || !get_u32(env, argv[2], "k", 0, UINT32_MAX, &k)) return NULL;
   tl_env = st;
   int res = rp_sync_try(r->base, (int)op, st->id, k);
@@ -432,9 +439,8 @@ static napi_value js_acquire(napi_env env, napi_callback_info info) {
   uint32_t op, k;
   int64_t token;
   napi_deferred deferred;
-  rp_senv_t *st = get_args(env, info, 4, argv, "syncAcquire expects (rec, op, k, token)");
-  if (!st) return NULL;
-  rp_srec_t *r = get_rec(env, st, argv[0]);
+  rp_senv_t *st;
+  rp_srec_t *r = get_rec_args(env, info, 4, argv, "syncAcquire expects (rec, op, k, token)", &st);
   if (!r || !get_op(env, r, argv[1], &op) || !get_u32(env, argv[2], "k", 0, UINT32_MAX, &k) ||
       !rp__get_int(env, argv[3], "token", 0, (int64_t)1 << 52, &token))
     return NULL;
@@ -476,9 +482,8 @@ static rp_saw_t *find_pending(rp_senv_t *st, uint64_t token) {
 static napi_value js_cancel(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   int64_t token;
-  rp_senv_t *st = get_args(env, info, 2, argv, "syncCancel expects (rec, token)");
-  if (!st) return NULL;
-  rp_srec_t *r = get_rec(env, st, argv[0]);
+  rp_senv_t *st;
+  rp_srec_t *r = get_rec_args(env, info, 2, argv, "syncCancel expects (rec, token)", &st);
   if (!r || !rp__get_int(env, argv[1], "token", 0, (int64_t)1 << 52, &token)) return NULL;
   rp_saw_t *aw = find_pending(st, (uint64_t)token);
   if (!aw || aw->cancel_requested) return rp__bool(env, false);
@@ -508,9 +513,8 @@ static napi_value js_acquire_sync(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   uint32_t op, k;
   double ms;
-  rp_senv_t *st = get_args(env, info, 4, argv, "syncAcquireSync expects (rec, op, k, timeoutMs)");
-  if (!st) return NULL;
-  rp_srec_t *r = get_rec(env, st, argv[0]);
+  rp_senv_t *st;
+  rp_srec_t *r = get_rec_args(env, info, 4, argv, "syncAcquireSync expects (rec, op, k, timeoutMs)", &st);
   if (!r || !get_op(env, r, argv[1], &op) || !get_u32(env, argv[2], "k", 0, UINT32_MAX, &k) ||
       !rp__get_double(env, argv[3], "timeoutMs", &ms))
     return NULL;
@@ -534,9 +538,8 @@ static napi_value js_release(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   uint32_t op, k;
   int rc = 0;
-  rp_senv_t *st = get_args(env, info, 3, argv, "syncRelease expects (rec, op, k)");
-  if (!st) return NULL;
-  rp_srec_t *r = get_rec(env, st, argv[0]);
+  rp_senv_t *st;
+  rp_srec_t *r = get_rec_args(env, info, 3, argv, "syncRelease expects (rec, op, k)", &st);
   if (!r || !get_op(env, r, argv[1], &op) || !get_u32(env, argv[2], "k", 0, UINT32_MAX, &k)) return NULL;
   tl_env = st;
   switch (op) {
@@ -566,9 +569,8 @@ static napi_value js_release(napi_env env, napi_callback_info info) {
 static napi_value js_count_down(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   uint32_t k;
-  rp_senv_t *st = get_args(env, info, 2, argv, "syncCountDown expects (rec, k)");
-  if (!st) return NULL;
-  rp_srec_t *r = get_rec(env, st, argv[0]);
+  rp_senv_t *st;
+  rp_srec_t *r = get_rec_args(env, info, 2, argv, "syncCountDown expects (rec, k)", &st);
   if (!r || !get_u32(env, argv[1], "k", 0, UINT32_MAX, &k)) return NULL;
   if (r->kind != RP_SYNC_LATCH) RP_THROW_TYPE(env, "ERR_RINGPOOL_INVALID_ARG_TYPE", "not a latch");
   tl_env = st;
@@ -581,9 +583,8 @@ static napi_value js_count_down(napi_env env, napi_callback_info info) {
 static napi_value js_notify(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   double c;
-  rp_senv_t *st = get_args(env, info, 2, argv, "syncNotify expects (rec, count)");
-  if (!st) return NULL;
-  rp_srec_t *r = get_rec(env, st, argv[0]);
+  rp_senv_t *st;
+  rp_srec_t *r = get_rec_args(env, info, 2, argv, "syncNotify expects (rec, count)", &st);
   if (!r || !rp__get_double(env, argv[1], "count", &c)) return NULL;
   if (r->kind != RP_SYNC_CONDITION) RP_THROW_TYPE(env, "ERR_RINGPOOL_INVALID_ARG_TYPE", "not a condition");
   uint32_t count = (c != c || c <= 0) ? 0 : (c >= 4294967295.0 ? UINT32_MAX : (uint32_t)c);
@@ -597,9 +598,8 @@ static napi_value js_notify(napi_env env, napi_callback_info info) {
 static napi_value js_load(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   uint32_t index;
-  rp_senv_t *st = get_args(env, info, 2, argv, "syncLoad expects (rec, index)");
-  if (!st) return NULL;
-  rp_srec_t *r = get_rec(env, st, argv[0]);
+  rp_senv_t *st;
+  rp_srec_t *r = get_rec_args(env, info, 2, argv, "syncLoad expects (rec, index)", &st);
   if (!r || !get_u32(env, argv[1], "index", 0, RP_SYNC_WORDS - 1, &index)) return NULL;
   return num(env, rp_sync_load(r->base, (int)index));
 }
@@ -608,18 +608,16 @@ static napi_value js_load(napi_env env, napi_callback_info info) {
  * many holds this thread has on the object (any of its records). */
 static napi_value js_holder(napi_env env, napi_callback_info info) {
   napi_value argv[1];
-  rp_senv_t *st = get_args(env, info, 1, argv, "syncHolder expects (rec)");
-  if (!st) return NULL;
-  rp_srec_t *r = get_rec(env, st, argv[0]);
+  rp_senv_t *st;
+  rp_srec_t *r = get_rec_args(env, info, 1, argv, "syncHolder expects (rec)", &st);
   if (!r) return NULL;
   return num(env, rp_sync_holder(r->base, r->kind));
 }
 
 static napi_value js_held(napi_env env, napi_callback_info info) {
   napi_value argv[1];
-  rp_senv_t *st = get_args(env, info, 1, argv, "syncHeld expects (rec)");
-  if (!st) return NULL;
-  rp_srec_t *r = get_rec(env, st, argv[0]);
+  rp_senv_t *st;
+  rp_srec_t *r = get_rec_args(env, info, 1, argv, "syncHeld expects (rec)", &st);
   if (!r) return NULL;
   int64_t n = 0;
   for (uint32_t i = 0; i < st->cap; i++)
@@ -633,9 +631,8 @@ static napi_value js_held(napi_env env, napi_callback_info info) {
 static napi_value js_cond_wait_sync(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   double ms;
-  rp_senv_t *st = get_args(env, info, 3, argv, "syncCondWaitSync expects (cv, mu, timeoutMs)");
-  if (!st) return NULL;
-  rp_srec_t *cv = get_rec(env, st, argv[0]);
+  rp_senv_t *st;
+  rp_srec_t *cv = get_rec_args(env, info, 3, argv, "syncCondWaitSync expects (cv, mu, timeoutMs)", &st);
   if (!cv) return NULL;
   rp_srec_t *mu = get_rec(env, st, argv[1]);
   if (!mu || !rp__get_double(env, argv[2], "timeoutMs", &ms)) return NULL;
