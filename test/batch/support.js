@@ -37,6 +37,10 @@ const path = require('node:path');
 const root = require('../helpers/root');
 
 const rp = require(root);
+// The waiting, tracking and sharing helpers are the pool suite's (same semantics).
+const pool = require('../pool/support');
+
+const { shared, until, usePools, outcome } = pool;
 
 const kDeadlineMs = 15000;
 const GATE = 0;
@@ -47,25 +51,8 @@ function fixture(name) {
   return path.join(__dirname, 'fixtures', name);
 }
 
-function shared(n = 8) {
-  return new Int32Array(new SharedArrayBuffer(n * 4));
-}
-
-async function until(i32, index, n, what = `cell ${index}`) {
-  const deadline = Date.now() + kDeadlineMs;
-  for (;;) {
-    const v = Atomics.load(i32, index);
-    if (v >= n) return v;
-    const left = deadline - Date.now();
-    if (left <= 0) throw new Error(`gave up waiting for ${what} to reach ${n} (it is ${v})`);
-    const r = Atomics.waitAsync(i32, index, v, left);
-    if (r.async) await r.value;
-  }
-}
-
 function release(i32, index = GATE) {
-  Atomics.store(i32, index, 1);
-  Atomics.notify(i32, index);
+  pool.release(i32, index);
 }
 
 function isIdle(p) {
@@ -91,26 +78,6 @@ async function untilIdle(p) {
       p.once('drain', onDrain);
     });
   }
-}
-
-function usePools() {
-  const pools = new Set();
-  afterEach(async function () {
-    const all = [...pools];
-    pools.clear();
-    await Promise.all(all.map((p) => p.terminate(true)));
-  });
-  return function track(p) {
-    pools.add(p);
-    return p;
-  };
-}
-
-function outcome(p) {
-  return p.then(
-    (value) => ({ ok: true, value }),
-    (error) => ({ ok: false, error }),
-  );
 }
 
 function checkError(e, Cls, code) {
