@@ -11,12 +11,15 @@ import { readErrorBody } from './error-codec';
 import { deserializeFallback } from './fallback';
 import { kReadNested, kRegister, type DecoderInternals } from './internal';
 import { asciiShort, cachedAscii, kMaxCached, latin1Slice, ucs2Slice, utf8Slice } from './strings';
+import { kMaxKeys, shapeFor, type Shape } from './shapes';
 import { Tag } from './tags';
 import { makeView } from './views';
 
 const kEmpty = new Uint8Array(0);
 /** ASCII strings up to this many bytes are built in JS instead of by a native slicer call. */
 const kShortAscii = 16;
+/** Shapes a decoder matches by key identity before it looks in the shared table. */
+const kRecentShapes = 4;
 /** A #refs array longer than this is dropped after use rather than kept for the next value. */
 const kKeepRefSlots = 1024;
 
@@ -40,6 +43,11 @@ export class Decoder implements DecoderInternals {
    */
   #refs: unknown[] = [];
   #nrefs = 0;
+  /** Keys and primitive values of the object being read (#readObject), and recent shapes. */
+  readonly #keys: string[] = [];
+  readonly #vals: unknown[] = [];
+  readonly #recent: Shape[] = [];
+  #nextRecent = 0;
   /** The bytes last given to reset() and their byteOffset: same bytes, no view rebuilt. */
   #last: Uint8Array = kEmpty;
 
@@ -288,18 +296,78 @@ export class Decoder implements DecoderInternals {
     return a;
   }
 
+  /**
+   * A plain object. While its values are primitives, keys and values go to #keys / #vals and
+   * the object is made at the end, by a shape (shapes.ts) when its key sequence has one. At
+   * the first value that is an object (or a back-reference), the object is made from what was
+   * read so far and registered, so that the value can refer to it, and the rest is stored key
+   * by key. Only the innermost object being read is ever in the first phase, so one pair of
+   * scratch arrays serves every depth.
+   */
   #readObject(): Record<string, unknown> {
     const n = this.#count(2);
+    const id = this.#nrefs++; // the object's id; #refs[id] is set once it exists
+    const keys = this.#keys;
+    const vals = this.#vals;
+    let i = 0;
+    let pending = false; // keys[i] read, its value not
+    if (n <= kMaxKeys) {
+      for (; i < n; i++) {
+        const tag = this.readU8();
+        keys[i] = tag === Tag.Ascii8 ? this.#cachedAscii(this.readU8()) : this.#readStr(tag);
+        // Tags below Array are primitives (tags.ts); a missing byte is reported by #read.
+        if (this.#pos < this.#end && this.#mem[this.#pos]! >= Tag.Array) {
+          pending = true;
+          break;
+        }
+        vals[i] = this.#read();
+      }
+      if (i === n) {
+        const shape = this.#shapeOf(n);
+        const o = shape !== null ? shape.make(vals, 0) : {};
+        if (shape === null) for (let j = 0; j < n; j++) setOwn(o, keys[j]!, vals[j]);
+        for (let j = 0; j < n; j++) vals[j] = undefined;
+        this.#refs[id] = o;
+        return o;
+      }
+    }
+    // Keys and values stored one by one from here.
     const o: Record<string, unknown> = {};
-    this[kRegister](o);
-    for (let i = 0; i < n; i++) {
+    this.#refs[id] = o;
+    for (let j = 0; j < i; j++) {
+      setOwn(o, keys[j]!, vals[j]);
+      vals[j] = undefined;
+    }
+    if (pending) {
+      setOwn(o, keys[i]!, this.#read());
+      i++;
+    }
+    for (; i < n; i++) {
       const tag = this.readU8();
       const k = tag === Tag.Ascii8 ? this.#cachedAscii(this.readU8()) : this.#readStr(tag);
-      const v = this.#read();
-      if (k === '__proto__') Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
-      else o[k] = v;
+      setOwn(o, k, this.#read());
     }
     return o;
+  }
+
+  /** The shape of keys #keys[0, n): one of the last few used, else from the table (or null). */
+  #shapeOf(n: number): Shape | null {
+    const keys = this.#keys;
+    const recent = this.#recent;
+    for (let r = 0; r < recent.length; r++) {
+      const s = recent[r]!;
+      const sk = s.keys;
+      if (sk.length !== n) continue;
+      let j = 0;
+      while (j < n && sk[j] === keys[j]) j++;
+      if (j === n) return s;
+    }
+    const s = shapeFor(keys, n);
+    if (s !== null) {
+      if (recent.length < kRecentShapes) recent.push(s);
+      else recent[this.#nextRecent++ % kRecentShapes] = s;
+    }
+    return s;
   }
 
   #readView(): ArrayBufferView {
@@ -309,4 +377,10 @@ export class Decoder implements DecoderInternals {
     this[kRegister](v);
     return v;
   }
+}
+
+/** o[k] = v as structured clone defines it: an own data property, also for `__proto__`. */
+function setOwn(o: Record<string, unknown>, k: string, v: unknown): void {
+  if (k === '__proto__') Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
+  else o[k] = v;
 }

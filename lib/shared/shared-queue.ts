@@ -44,14 +44,15 @@ const kNone = Symbol('none');
 const kOne = new Uint32Array(1);
 /**
  * Polling before a waiter registers and sleeps: at most kSpinMs (about what waking a
- * sleeping thread costs), the clock read every kSpinCheck* attempts (a native attempt costs
- * ~0.3 µs, a fast-path one a few tens of ns). Only while that side of the queue is busy: a
- * wait that slept is followed by polling only if what it waited for came within kHotMs.
+ * sleeping thread costs), attempts spaced by gaps that double from kPollGapMs. Only while
+ * that side of the queue is busy: a wait that slept is followed by polling only if what it
+ * waited for came within kHotMs.
  */
 const kSpinMs = 0.02;
 const kHotMs = 0.1;
-const kSpinCheckNative = 8;
-const kSpinCheckFast = 32;
+/** First and longest gap between two polling attempts (the gap doubles after each miss). */
+const kPollGapMs = 0.0002;
+const kPollGapMaxMs = 0.004;
 
 // Int32 indices of the queue's words (squeue.h LAYOUT), read once.
 const kReserved = queueLayout.reserved;
@@ -82,13 +83,32 @@ let enc32: Int32Array<ArrayBufferLike> = new Int32Array(0);
 let scratchBytes: Uint8Array | null = null;
 let scratch32: Int32Array<ArrayBufferLike> = new Int32Array(0);
 
-function wordsOf(bytes: Uint8Array): Int32Array {
+/**
+ * The last record view #putFast checked and its answer: the encoder hands out the same view
+ * for records of one length, and reading `.buffer` costs a call into the runtime.
+ */
+let srcBytes: Uint8Array | null = null;
+let srcWords: Int32Array<ArrayBufferLike> | null = null;
+
+/**
+ * bytes as whole words, or null when the fast path cannot copy them: bytes must start at
+ * offset 0 of a buffer that extends to the next multiple of 4 after them.
+ */
+function wordsOf(bytes: Uint8Array): Int32Array<ArrayBufferLike> | null {
+  if (bytes === srcBytes) return srcWords;
+  const len = bytes.length;
   const b = bytes.buffer;
-  if (b !== encBuffer) {
-    encBuffer = b;
-    enc32 = new Int32Array(b, 0, b.byteLength >> 2);
+  let words: Int32Array<ArrayBufferLike> | null = null;
+  if (bytes.byteOffset === 0 && b.byteLength >= ((len + 3) & ~3)) {
+    if (b !== encBuffer) {
+      encBuffer = b;
+      enc32 = new Int32Array(b, 0, b.byteLength >> 2);
+    }
+    words = enc32;
   }
-  return enc32;
+  srcBytes = bytes;
+  srcWords = words;
+  return words;
 }
 
 function scratchWords(out: Uint8Array): Int32Array {
@@ -372,9 +392,13 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
   #putFast(bytes: Uint8Array): number {
     const len = bytes.length;
     const w = this.#w;
-    if (len > this.#inlineMax || bytes.byteOffset !== 0 || bytes.buffer.byteLength < len + 3 - ((len + 3) & 3)) return kSlow;
-    if (Atomics.load(w, kClosed) !== 0) return kSlow; // the native path reports it
+    if (len > this.#inlineMax) return kSlow;
     const src = wordsOf(bytes);
+    if (src === null) return kSlow;
+    // A plain read: close() happens-before an enqueue that must see it only through some
+    // synchronising operation (an Atomics access, a message), which orders this read too;
+    // an enqueue racing with close() may go either way. Seen closed: the native path reports it.
+    if (w[kClosed] !== 0) return kSlow;
     // Reserve a place: count = reserved - released may not pass capacity (squeue.h
     // INVARIANTS). released only grows, so the cached value can only make the count look
     // too high; "full" is decided on fresh loads (reserved, then released).
@@ -557,14 +581,20 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
       // through the event loop costs 15-30 µs on both sides. Bounded by kSpinMs, so the
       // event loop stays responsive; skipped when the queue has been idle.
       if (consumer ? this.#pollTake : this.#pollPut) {
-        const check = this.#inlineMax > 0 ? kSpinCheckFast : kSpinCheckNative;
-        const until = performance.now() + kSpinMs;
-        do {
-          for (let spin = 0; spin < check; spin++) {
-            r = attempt();
-            if (r !== kNone) return r;
-          }
-        } while (performance.now() < until);
+        // Attempts at growing gaps, waiting in between on the clock alone: every attempt
+        // reads lines the other side writes (the slot at head, or the released counter),
+        // and back-to-back attempts would make that side miss on each of its own writes.
+        let now = performance.now();
+        const until = now + kSpinMs;
+        let gap = kPollGapMs;
+        while (now < until) {
+          const next = now + gap;
+          do now = performance.now();
+          while (now < next);
+          r = attempt();
+          if (r !== kNone) return r;
+          if (gap < kPollGapMaxMs) gap *= 2;
+        }
       }
       if (consumer && this.closed) throw new QueueClosedError(what);
       if (signal?.aborted) throw new AbortError(signal.reason);

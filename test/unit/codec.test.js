@@ -255,6 +255,104 @@ describe('codec', function () {
     });
   });
 
+  describe('objects built from shapes (repeated key sequences)', function () {
+    // From its second sighting, a key sequence of an object with primitive values is built
+    // by a generated literal (lib/codec/shapes.ts); each case decodes its value 4 times so
+    // that both paths (and a cached shape) are checked against structuredClone.
+    const fourTimes = (v) => {
+      const expected = structuredClone(v);
+      for (let k = 0; k < 4; k++) {
+        const out = roundTrip(v);
+        assert.deepStrictEqual(out, expected, `decode ${k + 1}`);
+        assert.deepEqual(Object.keys(out), Object.keys(expected), `key order, decode ${k + 1}`);
+        assert.equal(Object.getPrototypeOf(out), Object.prototype);
+        assert.ok(Object.isExtensible(out));
+        for (const key of Object.keys(out)) {
+          const d = Object.getOwnPropertyDescriptor(out, key);
+          assert.ok(d.writable && d.enumerable && d.configurable, `${key} is a plain data property`);
+        }
+      }
+    };
+
+    it('keys that need escaping in a literal stay exact', function () {
+      fourTimes({ 'a"b': 1, 'c\\d': 2, 'e\nf': 3, 'g\u2028h': 4, '\ud800': 5, '😀': 6, '': 7, ' ': 8, '${x}': 9, '`': 10 });
+      fourTimes({ 'constructor': 1, 'toString': 'x', 'hasOwnProperty': null });
+    });
+
+    it('integer-like keys keep the order structured clone gives them', function () {
+      fourTimes({ b: 1, 10: 'ten', 2: 'two', a: undefined, '-1': -1, '01': 1.5 });
+    });
+
+    it('a "__proto__" key stays an own data property', function () {
+      for (let k = 0; k < 4; k++) {
+        const out = roundTrip(JSON.parse('{"a": 1, "__proto__": 2, "z": 3}'));
+        assert.equal(Object.getPrototypeOf(out), Object.prototype);
+        assert.equal(Object.getOwnPropertyDescriptor(out, '__proto__').value, 2);
+        assert.deepEqual(Object.keys(out), ['a', '__proto__', 'z']);
+      }
+    });
+
+    it('every primitive kind as a value, and objects of many keys', function () {
+      fourTimes({ u: undefined, n: null, f: false, t: true, i8: -5, i32: 1 << 30, d: 0.5, z: -0, nan: NaN, s: 'str', l: 'long'.repeat(40), b: 12n, B: 2n ** 80n });
+      const wide = {};
+      for (let i = 0; i < 40; i++) wide[`k${i}`] = i;
+      fourTimes(wide);
+      const sixteen = {};
+      for (let i = 0; i < 16; i++) sixteen[`p${i}`] = `v${i}`;
+      fourTimes(sixteen);
+    });
+
+    it('objects whose later values are objects, and cycles through them', function () {
+      const o = { n: 1, s: 'x' };
+      o.self = o;
+      o.child = { a: 1, b: 2 };
+      o.after = 3;
+      for (let k = 0; k < 4; k++) {
+        const out = roundTrip([o, { n: 1, s: 'x' }, { n: 2, s: 'y' }]);
+        assert.equal(out[0].self, out[0]);
+        assert.deepStrictEqual(out[0].child, { a: 1, b: 2 });
+        assert.deepEqual(Object.keys(out[0]), ['n', 's', 'self', 'child', 'after']);
+        assert.deepStrictEqual(out.slice(1), [{ n: 1, s: 'x' }, { n: 2, s: 'y' }]);
+      }
+    });
+
+    it('same keys with a different value kind, and shapes that share a prefix', function () {
+      const mixed = [{ a: 1, b: 2 }, { a: 1, b: [2] }, { a: 1 }, { a: 1, b: 2, c: 3 }, { b: 2, a: 1 }, { a: { b: 1 } }, { a: 'x', b: 'y' }];
+      for (let k = 0; k < 4; k++) {
+        const out = roundTrip(mixed);
+        assert.deepStrictEqual(out, structuredClone(mixed));
+        assert.deepEqual(out.map((o) => Object.keys(o).join()), ['a,b', 'a,b', 'a', 'a,b,c', 'b,a', 'a', 'a,b']);
+      }
+    });
+
+    it('many distinct key sequences (past the shape table) still decode exactly', function () {
+      for (let k = 0; k < 2; k++) {
+        for (let i = 0; i < 2000; i++) {
+          const v = { [`key${i}`]: i, common: 'c' };
+          assert.deepStrictEqual(roundTrip(v), v);
+        }
+      }
+    });
+
+    it('decoding works where code generation from strings is disallowed', function () {
+      const script = `
+        const { Encoder, Decoder } = require(${JSON.stringify(CODEC)});
+        const e = new Encoder(), d = new Decoder();
+        const out = [];
+        for (let k = 0; k < 5; k++) {
+          e.reset(); e.writeValue({ i: k, tag: 'item' }); d.reset(e.bytes());
+          out.push(d.readValue());
+        }
+        let generated = true;
+        try { new Function('return 1'); } catch { generated = false; }
+        process.stdout.write(JSON.stringify({ out, generated }));`;
+      const res = require('node:child_process').execFileSync(process.execPath, ['--disallow-code-generation-from-strings', '-e', script], { encoding: 'utf8' });
+      const { out, generated } = JSON.parse(res);
+      assert.equal(generated, false, 'the flag is in effect');
+      assert.deepStrictEqual(out, [0, 1, 2, 3, 4].map((i) => ({ i, tag: 'item' })));
+    });
+  });
+
   describe('shared references and cycles', function () {
     it('preserves shared references', function () {
       const shared = { s: 1 };
