@@ -8,7 +8,7 @@
  * SharedArrayBuffer. Writes that need more memory return the byte length the buffer must
  * grow to; the caller grows it (region.ts) and calls again.
  */
-import { native } from '../native';
+import { native as binding, type NativeBinding } from '../native';
 import { kThreadId } from '../sync/native-sync';
 
 export interface MapLayout {
@@ -103,8 +103,13 @@ declare module '../native' {
   }
 }
 
-native.mapSetup(kThreadId);
+binding.mapSetup(kThreadId);
 
-export const mapLayout: MapLayout = native.mapLayout();
-export const queueLayout: QueueLayout = native.squeueLayout();
-export { native };
+/**
+ * The binding as a plain exported const: a re-export (`export { native }`) compiles to a getter,
+ * which leaves this module's exports object in dictionary mode, and every `native.f(...)` in
+ * the collections then paid a generic property lookup.
+ */
+export const native: NativeBinding = binding;
+export const mapLayout: MapLayout = binding.mapLayout();
+export const queueLayout: QueueLayout = binding.squeueLayout();
