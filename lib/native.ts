@@ -37,7 +37,11 @@ export interface ChannelLayout {
 export interface NativeBinding {
   // wait table (bind_wait.c)
   /** 'not-equal' when i32[index] !== value, else a promise that settles 'ok' or 'timed-out'. */
-  waitAsync(i32: Int32Array, index: number, value: number, token: number): 'not-equal' | Promise<'ok' | 'timed-out'>;
+  /**
+   * countIndex: a waiter count in i32 that the caller incremented for this wait; a wake-up by
+   * notify decrements it (so 'ok' means it no longer counts this waiter); other outcomes leave it.
+   */
+  waitAsync(i32: Int32Array, index: number, value: number, token: number, countIndex?: number): 'not-equal' | Promise<'ok' | 'timed-out'>;
   /** Settles the async waiter `token` of this thread as 'timed-out' if it is still queued. */
   waitCancel(i32: Int32Array, index: number, token: number): boolean;
   wait(i32: Int32Array, index: number, value: number, timeoutMs: number): WaitResult;

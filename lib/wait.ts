@@ -68,7 +68,8 @@ export function waitAsync(i32: Int32Array, index: number, value: number, timeout
 /**
  * Like waitAsync, but always returns a promise, and an AbortSignal removes the waiter:
  * resolves 'aborted' when the signal fired first (the waiter is gone from the table).
- * Used by the structures' async receive/pop loops.
+ * Used by the structures' async receive/pop loops. countIndex: see NativeBinding.waitAsync
+ * (only an 'ok' outcome has decremented that count).
  */
 export function waitAsyncCancellable(
   i32: Int32Array,
@@ -76,11 +77,12 @@ export function waitAsyncCancellable(
   value: number,
   timeoutMs: number,
   signal: AbortSignal | undefined,
+  countIndex?: number,
 ): Promise<'ok' | 'not-equal' | 'timed-out' | 'aborted'> {
   if (signal?.aborted) return Promise.resolve('aborted');
   if (timeoutMs <= 0) return Promise.resolve(Atomics.load(i32, index) === value ? 'timed-out' : 'not-equal');
   const token = nextToken++;
-  const r = native.waitAsync(i32, index, value | 0, token);
+  const r = native.waitAsync(i32, index, value | 0, token, countIndex);
   if (r === 'not-equal') return Promise.resolve('not-equal');
   if (timeoutMs === Infinity && signal === undefined) return r;
   return new Promise((resolve) => {

@@ -131,6 +131,11 @@ static void call_js(napi_env env, napi_value js_cb, void *context, void *data) {
 static void on_wake(rp_waiter_t *w) {
   rp_env_t *st = (rp_env_t *)w->owner;
   bool call = false;
+  /* The waiter's registration in a waiter count (waitAsync's countIndex) ends here, on the
+   * notifying thread, so that notifiers stop seeing it at once rather than when the woken
+   * thread's event loop gets to it. seq_cst: pairs with the notifiers' seq_cst loads of the
+   * count after their change (SLEEPING in ring.h / squeue.h). */
+  if (w->count) atomic_fetch_sub_explicit(w->count, 1, memory_order_seq_cst);
   w->result = RP_WAIT_OK;
   w->ready_next = NULL;
   rp_lock_acquire(&st->ready_lock);
@@ -177,11 +182,15 @@ static napi_value str(napi_env env, const char *s) {
   return v;
 }
 
-/* waitAsync(i32, index, value, token) -> 'not-equal' | Promise<'ok'|'timed-out'> */
+/* waitAsync(i32, index, value, token[, countIndex]) -> 'not-equal' | Promise<'ok'|'timed-out'>
+ * countIndex: a cell of the same i32 holding a count of registered waiters that the caller
+ * incremented for this wait; a wake-up by notify decrements it (on_wake), so the promise
+ * settling 'ok' means the count no longer includes this waiter. Other outcomes leave it. */
 static napi_value js_wait_async(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
+  size_t argc = 5;
+  napi_value argv[5];
   _Atomic int32_t *cell;
+  _Atomic int32_t *count = NULL;
   void *base;
   int32_t value;
   int64_t token;
@@ -190,6 +199,14 @@ static napi_value js_wait_async(napi_env env, napi_callback_info info) {
   if (!read_cell_base(env, argv, &cell, &base)) return NULL;
   RP_CALL(env, napi_get_value_int32(env, argv[2], &value));
   RP_CALL(env, napi_get_value_int64(env, argv[3], &token));
+  if (argc >= 5) {
+    napi_valuetype t;
+    RP_CALL(env, napi_typeof(env, argv[4], &t));
+    if (t != napi_undefined) {
+      napi_value cargv[2] = {argv[0], argv[4]};
+      if (!read_cell(env, cargv, &count)) return NULL;
+    }
+  }
   rp_env_t *st = get_state(env);
   if (!st || st->closing) RP_THROW(env, "ERR_RINGPOOL_INTERRUPTED", "waitAsync: this thread is shutting down");
   if (rp_load32(cell) != value) return str(env, "not-equal");
@@ -215,6 +232,7 @@ static napi_value js_wait_async(napi_env env, napi_callback_info info) {
   w->token = (uint64_t)token;
   w->data = deferred;
   w->pin = base;
+  w->count = count;
   if (st->outstanding++ == 0) napi_ref_threadsafe_function(env, st->tsfn);
   if (rp_wait_async_add(w, cell, value) != RP_WAIT_OK) {
     /* Changed between the check above and the add: settle the unused promise, report. */

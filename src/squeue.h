@@ -13,12 +13,13 @@
  *                 header_bytes
  *   128  block C  unused (was the single item count of version 2)
  *   256  block P  room_seq i32 (bumped when count drops while room_waiters != 0; producers
- *                 wait here), room_waiters i32 (JS Atomics.add)
+ *                 wait here), room_waiters i32 (JS Atomics.add; as not_empty_waiters)
  *   384  block X  closed u32 (0 -> 1 once)
  *   512  block T  tail u32: next position a producer claims; reserved u32 (producers write both)
  *   640  block H  head u32: next position a consumer claims; released u32 (consumers write both)
  *   768  block E  not_empty_seq i32: bumped by producers; consumers sleep on it
- *   896  block W  not_empty_waiters i32: consumers (about to be) asleep (JS Atomics.add)
+ *   896  block W  not_empty_waiters i32: consumers (about to be) asleep (JS Atomics.add; a
+ *                 notify that wakes one takes it off at once, bind_wait.c on_wake)
  *  1024  slots    ring_capacity x slot_bytes: { u32 seq; u32 info; inline bytes }
  *   arena_off     arena header (arena.h) at a multiple of RP_CACHELINE past the slots, then
  *                 blocks up to the region's current length. header_bytes = where blocks start.

@@ -80,6 +80,7 @@ struct rp_waiter {
   void *data;                   /* free for the owner's use (e.g. a napi_deferred) */
   int result;                   /* set by the owner: RP_WAIT_OK / RP_WAIT_TIMED_OUT */
   void *pin;                    /* free for the owner's use (e.g. a reference keeping the buffer alive) */
+  _Atomic int32_t *count;       /* free for the owner's use (e.g. a waiter count its on_wake decrements) */
 };
 
 /* Blocks the calling thread while *addr == expected, until notified or timed out.

@@ -600,6 +600,10 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
       if (signal?.aborted) throw new AbortError(signal.reason);
       let outcome: 'ok' | 'not-equal' | 'timed-out' | 'aborted';
       Atomics.add(i32, waiters, 1);
+      // A wake-up by notify takes this registration off the count on the notifying thread
+      // (waitAsync's countIndex): from then on other threads' operations stop notifying on
+      // our behalf, instead of once per item until this thread's event loop runs us.
+      let registered = true;
       let slept = 0;
       try {
         const seq = Atomics.load(i32, seqIndex);
@@ -612,9 +616,10 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
         slept = performance.now();
         const left = deadline - slept;
         if (left <= 0) throw new TimeoutError(timeout, what);
-        outcome = await waitAsyncCancellable(i32, seqIndex, seq, left, signal);
+        outcome = await waitAsyncCancellable(i32, seqIndex, seq, left, signal, waiters);
+        if (outcome === 'ok') registered = false;
       } finally {
-        Atomics.sub(i32, waiters, 1);
+        if (registered) Atomics.sub(i32, waiters, 1);
       }
       if (outcome === 'aborted') throw new AbortError(signal?.reason);
       // Busy when the wake-up came soon: then the next wait polls first.

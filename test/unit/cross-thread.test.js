@@ -11,6 +11,34 @@ const { track, turn } = require('../fixtures/scenarios');
 const { waitAsync, notify, Ring, Channel, SlotAllocator } = rp;
 
 describe('cross-thread: wait / notify', () => {
+  it('a waiter count given with the wait is decremented by the notify that wakes it, and only then', async () => {
+    // lib/wait.ts waitAsyncCancellable(..., countIndex): the structures' waiter counts
+    // (SharedQueue) lose a woken waiter on the notifying thread, at the wake-up itself.
+    const { waitAsyncCancellable } = require('../../dist/wait.js');
+    const i32 = sharedInt32(8);
+    const COUNT = 5;
+    // woken by a worker's notify: the count drops before this thread runs the waiter again
+    Atomics.store(i32, COUNT, 2);
+    const a = waitAsyncCancellable(i32, 1, 0, Infinity, undefined, COUNT);
+    const b = waitAsyncCancellable(i32, 1, 0, Infinity, undefined, COUNT);
+    assert.equal(await runTask('notify', { i32, index: 1, count: 1 }), 1);
+    assert.equal(Atomics.load(i32, COUNT), 1, 'one woken, one still counted');
+    assert.equal(await a, 'ok');
+    notify(i32, 1, 1); // same thread: decremented inside notify()
+    assert.equal(Atomics.load(i32, COUNT), 0);
+    assert.equal(await b, 'ok');
+    // timed out, aborted, or never queued: the count is the caller's to undo
+    Atomics.store(i32, COUNT, 3);
+    assert.equal(await waitAsyncCancellable(i32, 1, 0, 5, undefined, COUNT), 'timed-out');
+    const ac = new AbortController();
+    const c = waitAsyncCancellable(i32, 1, 0, Infinity, ac.signal, COUNT);
+    ac.abort();
+    assert.equal(await c, 'aborted');
+    assert.equal(await waitAsyncCancellable(i32, 1, 7, Infinity, undefined, COUNT), 'not-equal');
+    assert.equal(Atomics.load(i32, COUNT), 3);
+    assert.equal(waitCount(i32, 1), 0);
+  });
+
   it("a worker's notify wakes the main thread's async waiters (exact count, FIFO)", async () => {
     const i32 = sharedInt32();
     const order = [];
