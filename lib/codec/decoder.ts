@@ -47,6 +47,7 @@ export class Decoder implements DecoderInternals {
   readonly #keys: string[] = [];
   readonly #vals: unknown[] = [];
   readonly #recent: Shape[] = [];
+  #lastShape: Shape | null = null;
   #nextRecent = 0;
   /** The bytes last given to reset() and their byteOffset: same bytes, no view rebuilt. */
   #last: Uint8Array = kEmpty;
@@ -111,7 +112,8 @@ export class Decoder implements DecoderInternals {
   /** Reads what Encoder.writeValue (or encodeError) wrote. */
   readValue(): unknown {
     if (this.#nrefs !== 0) this.#clearRefs();
-    const v = this.#read();
+    // A top-level plain object: nothing after it can refer to it (see #readObject).
+    const v = this.#pos < this.#end && this.#mem[this.#pos] === Tag.Object ? (this.#pos++, this.#readObject(true)) : this.#read();
     if (this.#nrefs !== 0) this.#clearRefs();
     return v;
   }
@@ -225,7 +227,7 @@ export class Decoder implements DecoderInternals {
       case Tag.Array:
         return this.#readArray();
       case Tag.Object:
-        return this.#readObject();
+        return this.#readObject(false);
       case Tag.BigInt64:
         return this.#view.getBigInt64(this.#take(8), true);
       case Tag.BigInt: {
@@ -302,9 +304,10 @@ export class Decoder implements DecoderInternals {
    * the first value that is an object (or a back-reference), the object is made from what was
    * read so far and registered, so that the value can refer to it, and the rest is stored key
    * by key. Only the innermost object being read is ever in the first phase, so one pair of
-   * scratch arrays serves every depth.
+   * scratch arrays serves every depth. A top-level object made in the first phase is not
+   * registered: only a value read after it could refer to it, and there is none.
    */
-  #readObject(): Record<string, unknown> {
+  #readObject(top: boolean): Record<string, unknown> {
     const n = this.#count(2);
     const id = this.#nrefs++; // the object's id; #refs[id] is set once it exists
     const keys = this.#keys;
@@ -312,9 +315,18 @@ export class Decoder implements DecoderInternals {
     let i = 0;
     let pending = false; // keys[i] read, its value not
     if (n <= kMaxKeys) {
+      // Records of one shape usually follow each other: the last shape's keys are compared
+      // with the bytes first, which costs less than the string cache's hash.
+      const last = this.#lastShape;
+      const guess = last !== null && last.keys.length === n ? last.keys : null;
       for (; i < n; i++) {
         const tag = this.readU8();
-        keys[i] = tag === Tag.Ascii8 ? this.#cachedAscii(this.readU8()) : this.#readStr(tag);
+        if (tag === Tag.Ascii8) {
+          const len = this.readU8();
+          keys[i] = guess !== null && this.#skipIf(guess[i]!, len) ? guess[i]! : this.#cachedAscii(len);
+        } else {
+          keys[i] = this.#readStr(tag);
+        }
         // Tags below Array are primitives (tags.ts); a missing byte is reported by #read.
         if (this.#pos < this.#end && this.#mem[this.#pos]! >= Tag.Array) {
           pending = true;
@@ -327,7 +339,8 @@ export class Decoder implements DecoderInternals {
         const o = shape !== null ? shape.make(vals, 0) : {};
         if (shape === null) for (let j = 0; j < n; j++) setOwn(o, keys[j]!, vals[j]);
         for (let j = 0; j < n; j++) vals[j] = undefined;
-        this.#refs[id] = o;
+        if (top) this.#nrefs = id;
+        else this.#refs[id] = o;
         return o;
       }
     }
@@ -350,8 +363,24 @@ export class Decoder implements DecoderInternals {
     return o;
   }
 
+  /** Whether the next len bytes are the ASCII string k; if so they are consumed. */
+  #skipIf(k: string, len: number): boolean {
+    const p = this.#pos;
+    if (k.length !== len || p + len > this.#end) return false;
+    const mem = this.#mem;
+    for (let j = 0; j < len; j++) if (mem[p + j] !== k.charCodeAt(j)) return false;
+    this.#pos = p + len;
+    return true;
+  }
+
   /** The shape of keys #keys[0, n): one of the last few used, else from the table (or null). */
   #shapeOf(n: number): Shape | null {
+    const s = this.#findShape(n);
+    if (s !== null) this.#lastShape = s;
+    return s;
+  }
+
+  #findShape(n: number): Shape | null {
     const keys = this.#keys;
     const recent = this.#recent;
     for (let r = 0; r < recent.length; r++) {
