@@ -5,10 +5,11 @@
  *   tsfn      a thread-safe function; notifiers on other threads call it to get the env's
  *             thread to settle the async waiters they woke. Referenced (keeps the loop
  *             alive) exactly while this env has async waiters outstanding.
- *   ready     woken-but-not-yet-settled waiters, appended by rp_notify's on_wake (any
- *             thread, bucket lock held) under ready_lock; drained on the env's thread.
- *   scheduled true while a tsfn call is queued and has not started draining: further
- *             wake-ups only append, so many notifications cost one event-loop wake-up.
+ *   ready     woken-but-not-yet-settled waiters: a lock-free stack that rp_notify's on_wake
+ *             pushes onto (any thread, bucket lock held) and the env's thread takes whole
+ *             (drain), settling the batch in wake order. The push that finds it empty asks
+ *             for a drain (tsfn call); later ones only push, so many wake-ups cost one
+ *             event-loop wake-up.
  * Lifetime: an async waiter is malloc'd by waitAsync, linked in the table, and freed on the
  * env's thread when it settles (drain or cancel) or at env teardown. The cleanup hook first
  * unlinks every waiter of the env (rp_wait_remove_owner), after which no notifier can reach
@@ -34,9 +35,7 @@ typedef struct rp_env {
   rp_pin_t *pins;                               /* env thread only */
   uint32_t npins, cap_pins;
   napi_threadsafe_function tsfn;
-  rp_lock_t ready_lock;
-  rp_waiter_t *ready_head, *ready_tail; /* guarded by ready_lock */
-  bool scheduled;                       /* guarded by ready_lock */
+  _Atomic(rp_waiter_t *) ready; /* newest first, linked through ready_next */
   uint32_t outstanding;                 /* env thread only: async waiters not yet settled */
   bool closing;                         /* env thread only: teardown started */
 } rp_env_t;
@@ -106,12 +105,22 @@ static void settle(rp_env_t *st, rp_waiter_t *w, int result) {
   settle_cached(st, w, result, cache);
 }
 
+/* Takes the whole ready stack; returns it oldest first. */
+static rp_waiter_t *take_ready(rp_env_t *st) {
+  /* acquire: pairs with the release push in on_wake (the waiters' fields and links). */
+  rp_waiter_t *w = atomic_exchange_explicit(&st->ready, NULL, memory_order_acquire);
+  rp_waiter_t *fifo = NULL;
+  while (w) {
+    rp_waiter_t *next = w->ready_next;
+    w->ready_next = fifo;
+    fifo = w;
+    w = next;
+  }
+  return fifo;
+}
+
 static void drain(rp_env_t *st) {
-  rp_lock_acquire(&st->ready_lock);
-  rp_waiter_t *w = st->ready_head;
-  st->ready_head = st->ready_tail = NULL;
-  st->scheduled = false;
-  rp_lock_release(&st->ready_lock);
+  rp_waiter_t *w = take_ready(st);
   napi_value cache[3] = {NULL, NULL, NULL};
   while (w) {
     rp_waiter_t *next = w->ready_next;
@@ -127,29 +136,43 @@ static void call_js(napi_env env, napi_value js_cb, void *context, void *data) {
   drain((rp_env_t *)context);
 }
 
+/* Envs whose ready stack this thread's current walk found empty (on_wake), to be asked for
+ * a drain when the walk ends. */
+enum { kMaxPending = 8 };
+static _Thread_local rp_env_t *walk_pending[kMaxPending];
+static _Thread_local uint32_t walk_npending;
+
+/* rp_wait_set_after_walk's hook: any thread, bucket lock held. Made while the bucket lock
+ * is held, so no env can finish tearing down before these calls return (teardown takes
+ * every bucket lock first). */
+static void after_walk(void) {
+  for (uint32_t i = 0; i < walk_npending; i++) napi_call_threadsafe_function(walk_pending[i]->tsfn, NULL, napi_tsfn_nonblocking);
+  walk_npending = 0;
+}
+
 /* rp_wake_fn: any thread, bucket lock held. */
 static void on_wake(rp_waiter_t *w) {
   rp_env_t *st = (rp_env_t *)w->owner;
-  bool call = false;
   /* The waiter's registration in a waiter count (waitAsync's countIndex) ends here, on the
    * notifying thread, so that notifiers stop seeing it at once rather than when the woken
    * thread's event loop gets to it. seq_cst: pairs with the notifiers' seq_cst loads of the
    * count after their change (SLEEPING in ring.h / squeue.h). */
   if (w->count) atomic_fetch_sub_explicit(w->count, 1, memory_order_seq_cst);
   w->result = RP_WAIT_OK;
-  w->ready_next = NULL;
-  rp_lock_acquire(&st->ready_lock);
-  if (st->ready_tail) st->ready_tail->ready_next = w;
-  else st->ready_head = w;
-  st->ready_tail = w;
-  if (!st->scheduled && rp_notifying_env != st) {
-    st->scheduled = true;
-    call = true;
+  /* relaxed load: the CAS below checks it. release CAS: publishes result and ready_next;
+   * pairs with the acquire exchange in take_ready. */
+  rp_waiter_t *top = atomic_load_explicit(&st->ready, memory_order_relaxed);
+  do w->ready_next = top;
+  while (!atomic_compare_exchange_weak_explicit(&st->ready, &top, w, memory_order_release, memory_order_relaxed));
+  /* The stack was empty: nobody has asked for a drain of what is on it now. A notify made
+   * on the env's own thread drains right after it returns (js_notify). Otherwise the drain
+   * is requested at the end of this walk (after_walk): requested now, the env's thread
+   * would start settling (and freeing) waiters while this walk still reads their
+   * neighbours, and both would slow down. */
+  if (top == NULL && rp_notifying_env != st) {
+    if (walk_npending < kMaxPending) walk_pending[walk_npending++] = st;
+    else napi_call_threadsafe_function(st->tsfn, NULL, napi_tsfn_nonblocking); /* see after_walk */
   }
-  rp_lock_release(&st->ready_lock);
-  /* Made while the bucket lock is held, so the env cannot finish tearing down before this
-   * call returns (teardown takes every bucket lock first). */
-  if (call) napi_call_threadsafe_function(st->tsfn, NULL, napi_tsfn_nonblocking);
 }
 
 /* ---- argument reading ---- */
@@ -328,13 +351,12 @@ static void cleanup(void *arg) {
     free(w); /* references die with the env; deleting them here is not allowed */
     w = next;
   }
-  w = st->ready_head;
+  w = take_ready(st);
   while (w) {
     rp_waiter_t *next = w->ready_next;
     free(w);
     w = next;
   }
-  st->ready_head = st->ready_tail = NULL;
   napi_release_threadsafe_function(st->tsfn, napi_tsfn_abort);
 }
 
@@ -373,6 +395,7 @@ bool rp_bind_wait(napi_env env, napi_value exports) {
     return false;
   }
   st->env = env;
+  rp_wait_set_after_walk(after_walk); /* the same hook for every env; before any waiter */
   napi_value name;
   if (napi_create_string_latin1(env, "ringpool.wake", NAPI_AUTO_LENGTH, &name) != napi_ok ||
       napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, NULL, NULL, st, call_js, &st->tsfn) != napi_ok) {

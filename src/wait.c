@@ -68,12 +68,18 @@ static void link_tail(rp_bucket_t *b, rp_waiter_t *w) {
   b->tail = w;
 }
 
-static void unlink_waiter(rp_bucket_t *b, rp_waiter_t *w) {
+/* Unlinks w; the caller lowers b->count (still under the lock: count may only be too
+ * high while the lock is held, never too low). */
+static void unlink_links(rp_bucket_t *b, rp_waiter_t *w) {
   if (w->prev) w->prev->next = w->next;
   else b->head = w->next;
   if (w->next) w->next->prev = w->prev;
   else b->tail = w->prev;
   w->prev = w->next = NULL;
+}
+
+static void unlink_waiter(rp_bucket_t *b, rp_waiter_t *w) {
+  unlink_links(b, w);
   atomic_fetch_sub_explicit(&b->count, 1, memory_order_seq_cst);
 }
 
@@ -163,6 +169,12 @@ rp_waiter_t *rp_wait_async_cancel(_Atomic int32_t *addr, void *owner, uint64_t t
   return found;
 }
 
+/* rp_wait_set_after_walk. relaxed (store and loads): the pointer is the only thing it
+ * hands over (code, no data), and every value it ever holds is valid to call or NULL. */
+static _Atomic(void (*)(void)) after_walk;
+
+void rp_wait_set_after_walk(void (*fn)(void)) { atomic_store_explicit(&after_walk, fn, memory_order_relaxed); }
+
 /* Wakes one linked waiter (bucket lock held, w already unlinked). */
 static void wake_one(rp_waiter_t *w) {
   if (w->kind == RP_WAITER_BLOCKING) {
@@ -180,6 +192,7 @@ static void wake_one(rp_waiter_t *w) {
 static uint32_t wake_walk(rp_bucket_t *b, _Atomic int32_t *addr, uint32_t count, rp_handoff_go_fn go_on,
                           rp_handoff_drained_fn drained, void *ctx) {
   uint32_t woken = 0;
+  bool async_woken = false;
   rp_waiter_t *w = b->head;
   while (woken < count && (go_on == NULL || go_on(ctx))) {
     while (w && w->addr != addr) w = w->next;
@@ -188,10 +201,20 @@ static uint32_t wake_walk(rp_bucket_t *b, _Atomic int32_t *addr, uint32_t count,
       break;
     }
     rp_waiter_t *next = w->next;
-    unlink_waiter(b, w);
+    /* Waiters were written by their own threads: start fetching the next one while this
+     * one is woken (a long notify walks one cache miss per waiter otherwise). */
+    if (next) __builtin_prefetch(next, 1);
+    unlink_links(b, w);
     woken++;
+    if (w->kind == RP_WAITER_ASYNC) async_woken = true;
     wake_one(w);
     w = next;
+  }
+  /* One update for the whole walk, made before the caller unlocks (see unlink_links). */
+  if (woken) atomic_fetch_sub_explicit(&b->count, woken, memory_order_seq_cst);
+  if (async_woken) {
+    void (*fn)(void) = atomic_load_explicit(&after_walk, memory_order_relaxed);
+    if (fn) fn();
   }
   return woken;
 }

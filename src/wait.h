@@ -96,6 +96,13 @@ int rp_wait_async_add(rp_waiter_t *w, _Atomic int32_t *addr, int32_t expected);
  * (the caller settles it as timed out), or NULL if notify or remove_owner got it first. */
 rp_waiter_t *rp_wait_async_cancel(_Atomic int32_t *addr, void *owner, uint64_t token);
 
+/* Installs fn (may be NULL) to be called on the notifying thread after each walk of
+ * rp_notify / rp_notify_handoff that woke at least one async waiter, with the bucket lock
+ * still held, so that the on_wake calls of one walk can defer shared work to its end (the
+ * glue requests one event-loop wake-up per woken thread there). It must not call into the
+ * table. Meant to be set once, before any waiting; later calls replace it. */
+void rp_wait_set_after_walk(void (*fn)(void));
+
 /* Wakes up to `count` waiters on addr in FIFO order and returns how many it woke.
  * With nobody waiting in addr's bucket this is one atomic load. */
 uint32_t rp_notify(_Atomic int32_t *addr, uint32_t count);

@@ -10,6 +10,7 @@
 
 static _Atomic int32_t cell;
 static _Atomic int32_t order_next;
+static _Atomic int32_t other; /* nobody waits on it */
 static int32_t wake_order[64];
 
 typedef struct {
@@ -74,6 +75,13 @@ static void test_fifo_and_counts(void) {
 static int woke_ids[16];
 static int woke_n;
 static void record_wake(rp_waiter_t *w) { woke_ids[woke_n++] = (int)w->token; }
+/* rp_wait_set_after_walk: calls, and how many wakes each one saw (woke_n at the call). */
+static int walks_n;
+static int walk_saw[8];
+static void record_walk(void) {
+  if (walks_n < 8) walk_saw[walks_n] = woke_n;
+  walks_n++;
+}
 
 static void test_async(void) {
   rp_waiter_t w[6];
@@ -86,20 +94,26 @@ static void test_async(void) {
     w[i].owner = i < 4 ? (void *)&owner_a : (void *)&owner_b;
     w[i].token = (uint64_t)i;
   }
+  walks_n = 0;
+  rp_wait_set_after_walk(record_walk);
   CHECK(rp_wait_async_add(&w[0], &cell, 8) == RP_WAIT_NOT_EQUAL, "async not-equal");
   for (int i = 0; i < 6; i++) CHECK(rp_wait_async_add(&w[i], &cell, 7) == RP_WAIT_OK, "async add %d", i);
   CHECK(rp_wait_count(&cell) == 6, "6 queued");
   CHECK(rp_wait_async_cancel(&cell, &owner_a, 1) == &w[1], "cancel finds its waiter");
   CHECK(rp_wait_async_cancel(&cell, &owner_a, 1) == NULL, "cancel twice");
   CHECK(rp_wait_async_cancel(&cell, &owner_b, 0) == NULL, "cancel matches owner too");
+  CHECK(rp_notify(&other, 1) == 0 && walks_n == 0, "a walk that wakes nobody: no after-walk call");
   CHECK(rp_notify(&cell, 2) == 2, "notify 2 async");
   CHECK(woke_n == 2 && woke_ids[0] == 0 && woke_ids[1] == 2, "FIFO async wake: %d %d", woke_ids[0], woke_ids[1]);
+  CHECK(walks_n == 1 && walk_saw[0] == 2, "one after-walk call, after both wakes (%d calls)", walks_n);
   rp_waiter_t *chain = rp_wait_remove_owner(&owner_a);
   int n = 0;
   for (rp_waiter_t *x = chain; x; x = x->ready_next) n++;
   CHECK(n == 1 && chain == &w[3], "remove_owner took %d", n);
   CHECK(rp_notify(&cell, UINT32_MAX) == 2, "owner b's two remain");
   CHECK(woke_n == 4 && woke_ids[2] == 4 && woke_ids[3] == 5, "owner b woken in order");
+  CHECK(walks_n == 2 && walk_saw[1] == 4, "one after-walk call per walk (%d calls)", walks_n);
+  rp_wait_set_after_walk(NULL);
   CHECK(rp_wait_count(&cell) == 0, "table empty");
   atomic_store(&cell, 0);
 }
