@@ -28,6 +28,8 @@ const kMaxShapes = 256;
 /** Key sequences seen once (not yet shapes) remembered at most; cleared when full. */
 const kMaxSeen = 1024;
 
+/** Taken at load, so that later changes to the global Function do not reach the decoder. */
+const FunctionCtor = Function;
 const shapes = new Map<string, Shape>();
 const seen = new Set<string>();
 let enabled = true;
@@ -60,7 +62,7 @@ export function shapeFor(keys: readonly string[], n: number): Shape | null {
   body += '};';
   let make: ShapeMaker;
   try {
-    make = new Function('v', 'b', body) as ShapeMaker;
+    make = new FunctionCtor('v', 'b', body) as ShapeMaker;
   } catch {
     enabled = false; // code generation from strings is disallowed in this isolate
     return null;
