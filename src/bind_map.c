@@ -259,7 +259,10 @@ static napi_value js_bind(napi_env env, napi_callback_info info) {
 
 /* mapGetBound(i32, klen) -> like mapGet(i32, key, klen, out) with the buffers of mapBind:
  * the key is key[0, klen), a value that fits is copied into out. The common read path of
- * SharedMap.get: two arguments, so the glue costs a third of mapGet's. */
+ * SharedMap.get: two arguments, so the glue costs a third of mapGet's. i32 may be a
+ * fixed-length view (cheaper to measure than a length-tracking one): -3 when the data
+ * reaches past its end and measuring it again does not help (the buffer grew after the
+ * view was made: the caller makes a longer view; or the memory is corrupt). */
 static napi_value js_get_bound(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   size_t argc = 2;
@@ -280,7 +283,10 @@ static napi_value js_get_bound(napi_env env, napi_callback_info info) {
   for (;;) {
     int rc = rp_map_get(base, len, &cx, st->key, klen, st->out, st->out_cap, &f);
     if (rc == RP_MAP_STALE) {
-      if (!rp__view_bytes(env, argv[0], &len)) return NULL;
+      size_t now;
+      if (!rp__view_bytes(env, argv[0], &now)) return NULL;
+      if (now <= len) return rp__int(env, -3);
+      len = now;
       continue;
     }
     if (rc == RP_MAP_ABSENT) return rp__int(env, -1);

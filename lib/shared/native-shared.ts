@@ -62,7 +62,11 @@ declare module '../native' {
     mapGet(i32: Int32Array, key: Uint8Array, klen: number, out: Uint8Array, meta?: Float64Array): number | Uint8Array;
     /** This thread's key buffer and read scratch for mapGetBound (kept until the next call). */
     mapBind(key: Uint8Array, out: Uint8Array): void;
-    /** mapGet with the bound buffers: -1 absent, -2 longer than out (use mapGet), or the length copied into out. */
+    /**
+     * mapGet with the bound buffers: -1 absent, -2 longer than out (use mapGet), -3 the data
+     * reaches past the end of i32 (a fixed-length view of a buffer that has grown since), or
+     * the length copied into out.
+     */
     mapGetBound(i32: Int32Array, klen: number): number;
     /** 0 done; > 0 grow the buffer to that many bytes and call again; -1 full; -2 too large. */
     mapSet(i32: Int32Array, key: Uint8Array, klen: number, val: Uint8Array, vlen: number): number;

@@ -74,6 +74,12 @@ export class SharedMap<K extends SharedKey = SharedKey, V = unknown> implements 
   readonly handle: SharedArrayBuffer;
   /** Length-tracking view over the whole region (follows its growth). */
   readonly #i32: Int32Array;
+  /**
+   * Fixed-length view over the region as long as it was when last measured, for get(): the
+   * glue measures a fixed view for much less than a length-tracking one (every get pays it).
+   * Remade when the native side reports that the data reaches past it (#fixedView).
+   */
+  #fixed: Int32Array;
 
   /**
    * @throws RingpoolTypeError ERR_RINGPOOL_INVALID_ARG_TYPE for options of the wrong type
@@ -84,6 +90,7 @@ export class SharedMap<K extends SharedKey = SharedKey, V = unknown> implements 
     if (kAttach in options) {
       this.handle = (options as unknown as Attach)[kAttach];
       this.#i32 = new Int32Array(this.handle);
+      this.#fixed = this.#fixedView();
       return;
     }
     const stripes = options.stripes ?? kDefaultStripes;
@@ -95,6 +102,12 @@ export class SharedMap<K extends SharedKey = SharedKey, V = unknown> implements 
     this.handle = createRegion(initialBytes, maxBytes);
     this.#i32 = new Int32Array(this.handle);
     native.mapInit(this.#i32, stripes, buckets, maxBytes);
+    this.#fixed = this.#fixedView();
+  }
+
+  /** A fixed-length view over the region as it is now. */
+  #fixedView(): Int32Array {
+    return new Int32Array(this.handle, 0, this.handle.byteLength >> 2);
   }
 
   /**
@@ -132,7 +145,15 @@ export class SharedMap<K extends SharedKey = SharedKey, V = unknown> implements 
     const klen = keyBuf.encode(key, 'SharedMap.get');
     const out = readScratch();
     if (keyBuf.bytes !== boundKey || out !== boundOut) bindBuffers(out);
-    const n = native.mapGetBound(this.#i32, klen);
+    let n = native.mapGetBound(this.#fixed, klen);
+    while (n === -3) {
+      // The map grew (here or in another thread) past the fixed view: measure again.
+      if (this.handle.byteLength <= this.#fixed.byteLength) {
+        throw new RingpoolTypeError('ERR_RINGPOOL_BAD_LAYOUT', "SharedMap.get: an entry lies past the end of the map's memory (corrupt)");
+      }
+      this.#fixed = this.#fixedView();
+      n = native.mapGetBound(this.#fixed, klen);
+    }
     if (n >= 0) return decodeValue(out, 0, n) as V;
     if (n === -1) return undefined;
     // Longer than the scratch: a copy through the general call.

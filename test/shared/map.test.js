@@ -201,6 +201,23 @@ describe('SharedMap', () => {
   });
 
   describe('growth and the full error', () => {
+    it('get finds entries stored after growth, through the instance that grew and through one attached before', () => {
+      // get() reads through a fixed-length view made before the growth (lib/shared/shared-map.ts):
+      // entries past its end must be found by measuring again, in every instance.
+      const m = new SharedMap({ maxBytes: 8 << 20, initialBytes: 16 * 1024 });
+      const early = SharedMap.from(m.handle);
+      const first = m.handle.byteLength;
+      const value = (i) => `${i}:`.padEnd(1500, 'v');
+      let n = 0;
+      while (m.handle.byteLength === first || n < 200) m.set(`key-${n}`, value(n++));
+      assert.ok(m.handle.byteLength > first, 'the map grew');
+      for (let i = n - 1; i >= 0; i--) {
+        assert.equal(m.get(`key-${i}`), value(i), `key-${i} through the growing instance`);
+        assert.equal(early.get(`key-${i}`), value(i), `key-${i} through the early instance`);
+      }
+      assert.equal(early.get('absent'), undefined);
+    });
+
     it('grows the buffer up to maxBytes, then throws ERR_RINGPOOL_FULL and changes nothing', () => {
       const m = new SharedMap({ maxBytes: 256 * 1024, initialBytes: 16 * 1024 });
       const start = m.memory.allocated;
