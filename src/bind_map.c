@@ -65,7 +65,22 @@ static bool get_map(napi_env env, napi_value v, const char *what, void **base, s
   return rp__get_structure(env, v, what, check_whole, base, len);
 }
 
-/* Measures the view again after RP_MAP_STALE. */
+/* After RP_MAP_STALE: measures the view again into *len. When it is no longer than before,
+ * the data points past the end of the buffer although no thread grew it (a grower's new
+ * length is visible to whoever reads what it wrote there): the memory is corrupt, and
+ * measuring again would spin. Then it throws and returns false. */
+static bool remeasure(napi_env env, napi_value view, size_t *len, const char *what) {
+  size_t now;
+  if (!rp__view_bytes(env, view, &now)) return false;
+  if (now > *len) {
+    *len = now;
+    return true;
+  }
+  char msg[160];
+  snprintf(msg, sizeof msg, "%s: an entry lies past the end of the map's memory (corrupt)", what);
+  napi_throw_type_error(env, "ERR_RINGPOOL_BAD_LAYOUT", msg);
+  return false;
+}
 
 static bool get_key(napi_env env, napi_value bytes, napi_value n, const uint8_t **key, uint32_t *klen) {
   void *data = NULL;
@@ -196,7 +211,7 @@ static napi_value js_get(napi_env env, napi_callback_info info) {
   for (;;) {
     int rc = rp_map_get(base, len, &cx, key, klen, out, cap, &f);
     if (rc == RP_MAP_STALE) {
-      if (!rp__view_bytes(env, argv[0], &len)) return NULL;
+      if (!remeasure(env, argv[0], &len, "SharedMap.get")) return NULL;
       continue;
     }
     if (rc == RP_MAP_ABSENT) {
@@ -217,7 +232,7 @@ static napi_value js_get(napi_env env, napi_callback_info info) {
     for (;;) {
       rc = rp_map_get(base, len, &cx, key, klen, big, f.vlen, &g);
       if (rc != RP_MAP_STALE) break;
-      if (!rp__view_bytes(env, argv[0], &len)) return NULL;
+      if (!remeasure(env, argv[0], &len, "SharedMap.get")) return NULL;
     }
     if (rc == RP_MAP_ABSENT) return rp__int(env, -1);
     if (rc != 0) RP_THROW_RC(env, rc, "SharedMap.get");
@@ -313,7 +328,7 @@ static napi_value js_set(napi_env env, napi_callback_info info) {
     uint64_t need = 0;
     int rc = rp_map_set(base, len, &cx, key, klen, val, vlen, &need);
     if (rc == RP_MAP_STALE) {
-      if (!rp__view_bytes(env, argv[0], &len)) return NULL;
+      if (!remeasure(env, argv[0], &len, "SharedMap.set")) return NULL;
       continue;
     }
     if (rc == RP_ARENA_GROW) {
@@ -340,7 +355,7 @@ static napi_value js_delete(napi_env env, napi_callback_info info) {
   for (;;) {
     int rc = rp_map_delete(base, len, &cx, key, klen);
     if (rc == RP_MAP_STALE) {
-      if (!rp__view_bytes(env, argv[0], &len)) return NULL;
+      if (!remeasure(env, argv[0], &len, "SharedMap.delete")) return NULL;
       continue;
     }
     if (rc == RP_MAP_ABSENT) return rp__bool(env, false);
@@ -359,7 +374,7 @@ static napi_value js_clear(napi_env env, napi_callback_info info) {
   for (;;) {
     int rc = rp_map_clear(base, len, &cx);
     if (rc == RP_MAP_STALE) {
-      if (!rp__view_bytes(env, argv[0], &len)) return NULL;
+      if (!remeasure(env, argv[0], &len, "SharedMap.clear")) return NULL;
       continue;
     }
     if (rc != 0) RP_THROW_RC(env, rc, "SharedMap.clear");
@@ -482,7 +497,7 @@ static napi_value js_scan(napi_env env, napi_callback_info info) {
     uint32_t c = *cursor;
     int rc = rp_map_scan(base, len, &cx, &c, out, cap, &used, with_values);
     if (rc == RP_MAP_STALE) {
-      if (!rp__view_bytes(env, argv[0], &len)) return NULL;
+      if (!remeasure(env, argv[0], &len, "SharedMap iteration")) return NULL;
       continue;
     }
     if (rc == RP_ETOOBIG) return num(env, -(double)used);
@@ -567,8 +582,10 @@ static napi_value js_commit(napi_env env, napi_callback_info info) {
       uint32_t vi = 0;
       for (; vi < nviews; vi++)
         if (bases[vi] == ops[fail].base) break;
-      size_t nl = 0;
-      if (vi == nviews || !rp__view_bytes(env, vals[vi], &nl)) goto done;
+      if (vi == nviews) goto done;
+      size_t nl = lens[vi];
+      if (rc == RP_MAP_STALE ? !remeasure(env, vals[vi], &nl, "transaction commit") : !rp__view_bytes(env, vals[vi], &nl))
+        goto done;
       for (int64_t i = 0; i < count; i++)
         if (ops[i].base == bases[vi]) ops[i].len = nl;
       lens[vi] = nl;

@@ -249,6 +249,33 @@ describe('SharedMap', () => {
     });
   });
 
+  describe('corrupt memory', () => {
+    it('an entry ref past the end of the buffer is reported, by every operation, instead of spinning', async () => {
+      // Every bucket points at an entry beyond the buffer's length (but within maxBytes):
+      // the map cannot have grown there, so the native side must not keep measuring again.
+      const m = new SharedMap({ maxBytes: 1 << 20, initialBytes: 64 * 1024, stripes: 1 });
+      m.set('a', 1);
+      const i32 = new Int32Array(m.handle);
+      const table = (i32[33] * 8) / 4; // src/map.h block T: table_off (/ 8), table_mask
+      const buckets = i32[34] + 1;
+      const ref = (m.handle.byteLength + 4096) / 8;
+      for (let b = 0; b < buckets; b++) i32[table + b] = ref;
+      const corrupt = (fn, what) =>
+        assert.throws(fn, (e) => e instanceof TypeError && e.code === 'ERR_RINGPOOL_BAD_LAYOUT' && /past the end/.test(e.message), what);
+      corrupt(() => m.get('a'), 'get');
+      corrupt(() => m.has('a'), 'has');
+      corrupt(() => m.set('b', 2), 'set');
+      corrupt(() => m.delete('a'), 'delete');
+      corrupt(() => [...m.keys()], 'iteration');
+      corrupt(() => SharedMap.from(m.handle).get('a'), 'get through another instance');
+      await assert.rejects(
+        rp.transaction(() => m.set('c', 3)),
+        (e) => e.code === 'ERR_RINGPOOL_BAD_LAYOUT' && /past the end/.test(e.message),
+        'transaction commit',
+      );
+    });
+  });
+
   describe('bad input', () => {
     it('rejects bad options with TypeError / RangeError codes', () => {
       const cases = [
