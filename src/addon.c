@@ -2,6 +2,7 @@
 #include "napi_util.h"
 
 NAPI_MODULE_INIT() {
+  rp__defer_calls_to_walk_end(); /* for bind_wait's and bind_sync's on_wake; before any waiter */
   if (!rp_bind_wait(env, exports)) return NULL;
   if (!rp_bind_ring(env, exports)) return NULL;
   if (!rp_bind_channel(env, exports)) return NULL;

@@ -274,10 +274,10 @@ static napi_value js_bind(napi_env env, napi_callback_info info) {
 
 /* mapGetBound(i32, klen) -> like mapGet(i32, key, klen, out) with the buffers of mapBind:
  * the key is key[0, klen), a value that fits is copied into out. The common read path of
- * SharedMap.get: two arguments, so the glue costs a third of mapGet's. i32 may be a
+ * SharedMap.get: two arguments, so the glue costs a third of mapGet's. SharedMap passes a
  * fixed-length view (cheaper to measure than a length-tracking one): -3 when the data
- * reaches past its end and measuring it again does not help (the buffer grew after the
- * view was made: the caller makes a longer view; or the memory is corrupt). */
+ * reaches past its end (the buffer grew after the view was made, or the memory is corrupt:
+ * the caller tells them apart by the buffer's length). */
 static napi_value js_get_bound(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   size_t argc = 2;
@@ -295,20 +295,12 @@ static napi_value js_get_bound(napi_env env, napi_callback_info info) {
   uint32_t klen = (uint32_t)kl;
   rp_map_ctx_t cx = ctx_of(env, st);
   rp_map_found_t f;
-  for (;;) {
-    int rc = rp_map_get(base, len, &cx, st->key, klen, st->out, st->out_cap, &f);
-    if (rc == RP_MAP_STALE) {
-      size_t now;
-      if (!rp__view_bytes(env, argv[0], &now)) return NULL;
-      if (now <= len) return rp__int(env, -3);
-      len = now;
-      continue;
-    }
-    if (rc == RP_MAP_ABSENT) return rp__int(env, -1);
-    if (rc != 0) RP_THROW_RC(env, rc, "SharedMap.get");
-    if (f.vlen <= st->out_cap) return rp__int(env, f.vlen);
-    return rp__int(env, -2); /* longer than out: JS asks mapGet for a copy */
-  }
+  int rc = rp_map_get(base, len, &cx, st->key, klen, st->out, st->out_cap, &f);
+  if (rc == RP_MAP_STALE) return rp__int(env, -3); /* the caller measures the buffer again */
+  if (rc == RP_MAP_ABSENT) return rp__int(env, -1);
+  if (rc != 0) RP_THROW_RC(env, rc, "SharedMap.get");
+  if (f.vlen <= st->out_cap) return rp__int(env, f.vlen);
+  return rp__int(env, -2); /* longer than out: JS asks mapGet for a copy */
 }
 
 /* mapSet(i32, key, klen, val, vlen) -> 0 | need (> 0: grow the buffer to need bytes and call

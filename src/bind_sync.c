@@ -173,9 +173,7 @@ static void deliver(rp_sync_waiter_t *sw) {
     call = true;
   }
   rp_lock_release(&st->ready_lock);
-  /* Made while the bucket lock is held, so the env cannot finish tearing down before this
-   * call returns (its cleanup takes every bucket lock first, in rp_wait_remove_owner). */
-  if (call) napi_call_threadsafe_function(st->tsfn, NULL, napi_tsfn_nonblocking);
+  if (call) rp__call_at_walk_end(st->tsfn); /* deliver runs inside a notify walk (on_wake) */
 }
 
 static void pending_unlink(rp_senv_t *st, rp_saw_t *aw) {

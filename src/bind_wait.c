@@ -136,20 +136,6 @@ static void call_js(napi_env env, napi_value js_cb, void *context, void *data) {
   drain((rp_env_t *)context);
 }
 
-/* Envs whose ready stack this thread's current walk found empty (on_wake), to be asked for
- * a drain when the walk ends. */
-enum { kMaxPending = 8 };
-static _Thread_local rp_env_t *walk_pending[kMaxPending];
-static _Thread_local uint32_t walk_npending;
-
-/* rp_wait_set_after_walk's hook: any thread, bucket lock held. Made while the bucket lock
- * is held, so no env can finish tearing down before these calls return (teardown takes
- * every bucket lock first). */
-static void after_walk(void) {
-  for (uint32_t i = 0; i < walk_npending; i++) napi_call_threadsafe_function(walk_pending[i]->tsfn, NULL, napi_tsfn_nonblocking);
-  walk_npending = 0;
-}
-
 /* rp_wake_fn: any thread, bucket lock held. */
 static void on_wake(rp_waiter_t *w) {
   rp_env_t *st = (rp_env_t *)w->owner;
@@ -165,19 +151,17 @@ static void on_wake(rp_waiter_t *w) {
   do w->ready_next = top;
   while (!atomic_compare_exchange_weak_explicit(&st->ready, &top, w, memory_order_release, memory_order_relaxed));
   /* The stack was empty: nobody has asked for a drain of what is on it now. A notify made
-   * on the env's own thread drains right after it returns (js_notify). Otherwise the drain
-   * is requested at the end of this walk (after_walk): requested now, the env's thread
-   * would start settling (and freeing) waiters while this walk still reads their
-   * neighbours, and both would slow down. */
-  if (top == NULL && rp_notifying_env != st) {
-    if (walk_npending < kMaxPending) walk_pending[walk_npending++] = st;
-    else napi_call_threadsafe_function(st->tsfn, NULL, napi_tsfn_nonblocking); /* see after_walk */
-  }
+   * on the env's own thread drains right after it returns (js_notify); otherwise the drain
+   * is requested when this walk ends. */
+  if (top == NULL && rp_notifying_env != st) rp__call_at_walk_end(st->tsfn);
 }
 
 /* ---- argument reading ---- */
 
-static bool read_cell_base(napi_env env, napi_value *argv, _Atomic int32_t **cell, void **base) {
+/* argv[0] an Int32Array over shared memory, argv[1] an index into it: *cell that element;
+ * also (each may be NULL) the buffer's first byte and the view's data and length. */
+static bool read_cell_base(napi_env env, napi_value *argv, _Atomic int32_t **cell, void **base, int32_t **view,
+                           size_t *view_len) {
   void *data;
   size_t len, offset = 0;
   int64_t index;
@@ -188,15 +172,17 @@ static bool read_cell_base(napi_env env, napi_value *argv, _Atomic int32_t **cel
     napi_throw_type_error(env, "ERR_RINGPOOL_INVALID_ARG_TYPE", "i32 must be an Int32Array over a SharedArrayBuffer");
     return false;
   }
-  if (base) *base = (char *)data - offset;
   if (!rp__get_int(env, argv[1], "index", 0, (int64_t)len - 1, &index)) return false;
   if (!rp__check_align(env, data, 4, "i32")) return false;
+  if (base) *base = (char *)data - offset;
+  if (view) *view = data;
+  if (view_len) *view_len = len;
   *cell = RP_A32((int32_t *)data + index);
   return true;
 }
 
 static bool read_cell(napi_env env, napi_value *argv, _Atomic int32_t **cell) {
-  return read_cell_base(env, argv, cell, NULL);
+  return read_cell_base(env, argv, cell, NULL, NULL, NULL);
 }
 
 static napi_value str(napi_env env, const char *s) {
@@ -219,15 +205,18 @@ static napi_value js_wait_async(napi_env env, napi_callback_info info) {
   int64_t token;
   RP_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 4) RP_THROW_TYPE(env, "ERR_RINGPOOL_INVALID_ARG_TYPE", "waitAsync expects (i32, index, value, token)");
-  if (!read_cell_base(env, argv, &cell, &base)) return NULL;
+  int32_t *view;
+  size_t view_len;
+  if (!read_cell_base(env, argv, &cell, &base, &view, &view_len)) return NULL;
   RP_CALL(env, napi_get_value_int32(env, argv[2], &value));
   RP_CALL(env, napi_get_value_int64(env, argv[3], &token));
   if (argc >= 5) {
     napi_valuetype t;
     RP_CALL(env, napi_typeof(env, argv[4], &t));
     if (t != napi_undefined) {
-      napi_value cargv[2] = {argv[0], argv[4]};
-      if (!read_cell(env, cargv, &count)) return NULL;
+      int64_t ci;
+      if (!rp__get_int(env, argv[4], "countIndex", 0, (int64_t)view_len - 1, &ci)) return NULL;
+      count = RP_A32(view + ci);
     }
   }
   rp_env_t *st = get_state(env);
@@ -395,7 +384,6 @@ bool rp_bind_wait(napi_env env, napi_value exports) {
     return false;
   }
   st->env = env;
-  rp_wait_set_after_walk(after_walk); /* the same hook for every env; before any waiter */
   napi_value name;
   if (napi_create_string_latin1(env, "ringpool.wake", NAPI_AUTO_LENGTH, &name) != napi_ok ||
       napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, NULL, NULL, st, call_js, &st->tsfn) != napi_ok) {

@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "errors.h"
+#include "wait.h"
 
 void rp__throw_last(napi_env env) {
   bool pending = false;
@@ -226,3 +227,22 @@ bool rp__view_bytes(napi_env env, napi_value v, size_t *bytes) {
   *bytes = n * sizeof(int32_t);
   return true;
 }
+
+/* ---- tsfn calls deferred to the end of a notify walk ---- */
+
+enum { kMaxWalkCalls = 8 };
+static _Thread_local napi_threadsafe_function walk_calls[kMaxWalkCalls];
+static _Thread_local uint32_t walk_ncalls;
+
+/* rp_wait_set_after_walk's hook: the notifying thread, bucket lock held. */
+static void call_deferred(void) {
+  for (uint32_t i = 0; i < walk_ncalls; i++) napi_call_threadsafe_function(walk_calls[i], NULL, napi_tsfn_nonblocking);
+  walk_ncalls = 0;
+}
+
+void rp__call_at_walk_end(napi_threadsafe_function tsfn) {
+  if (walk_ncalls < kMaxWalkCalls) walk_calls[walk_ncalls++] = tsfn;
+  else napi_call_threadsafe_function(tsfn, NULL, napi_tsfn_nonblocking); /* many envs in one walk: now */
+}
+
+void rp__defer_calls_to_walk_end(void) { rp_wait_set_after_walk(call_deferred); }

@@ -94,6 +94,14 @@ bool rp__get_structure(napi_env env, napi_value v, const char *what, rp_check_fn
 /* Byte length of a typed-array view now (a view over a growable buffer may have grown). */
 bool rp__view_bytes(napi_env env, napi_value v, size_t *bytes);
 
+/* For a glue's on_wake (notifying thread, bucket lock held): calls tsfn once the current
+ * notify walk has woken everyone it wakes, still under the bucket lock (so the env behind
+ * tsfn cannot finish tearing down before the call: its cleanup takes every bucket lock).
+ * Woken now, the env's thread would start settling and freeing waiters while the walk
+ * still reads their neighbours. addon.c installs the hook (rp__defer_calls_to_walk_end). */
+void rp__call_at_walk_end(napi_threadsafe_function tsfn);
+void rp__defer_calls_to_walk_end(void);
+
 /* Property-table helper used by each bind_*.c to register its functions. */
 typedef struct {
   const char *name;

@@ -5,6 +5,7 @@
  *   RP_CACHELINE          false-sharing distance used by every shared layout (128: two
  *                         64-byte lines, because adjacent-line prefetch pairs them on x86)
  *   rp_cpu_relax()        pause/yield hint for bounded spin loops
+ *   rp_prefetch_w(p)      hint: fetch p's cache line for writing soon (nothing where unknown)
  *   RP_A32(p), RP_AU32(p), RP_A64(p)
  *                         the one way plain SharedArrayBuffer memory becomes atomic: a cast of
  *                         an aligned pointer to the matching _Atomic type. The static_asserts
@@ -42,6 +43,12 @@
 #define rp_cpu_relax() __asm__ __volatile__("yield" ::: "memory")
 #else
 #define rp_cpu_relax() ((void)0)
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define rp_prefetch_w(p) __builtin_prefetch((p), 1)
+#else
+#define rp_prefetch_w(p) ((void)(p))
 #endif
 
 static_assert(sizeof(_Atomic int32_t) == sizeof(int32_t), "atomic int32 must have plain layout");

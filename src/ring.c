@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "errors.h"
+#include "vyukov.h"
 
 /* The header as a struct, only to let the compiler prove the documented offsets. The code
  * itself addresses fields by offset (RP_RING_OFF_*) on the caller's memory. */
@@ -139,36 +140,11 @@ static void after_op(uint8_t *b, bool pushed) {
 /* One push attempt. With fence_on_full, runs the seq_cst fence F_c before reporting full
  * (see ring.h); the spin loop of push_wait passes false to keep its probes cheap. */
 static int push_impl(uint8_t *b, uint32_t value, bool fence_on_full) {
-  const uint32_t mask = cap_of(b) - 1;
-  _Atomic uint32_t *tail = tail_of(b);
-  /* relaxed: the position is only a guess; the slot's sequence number (A1) decides. */
-  uint32_t pos = atomic_load_explicit(tail, memory_order_relaxed);
-  bool fenced = !fence_on_full;
+  uint32_t pos;
   uint8_t *s;
-  for (;;) {
-    s = slot_of(b, pos, mask);
-    /* A1 acquire: sees the consumer's R2 that emptied this slot, so our value store below
-     * cannot race with its read; pairs with R2 in pop_impl. */
-    uint32_t seq = atomic_load_explicit(RP_AU32(s), memory_order_acquire);
-    int32_t dif = (int32_t)(seq - 2u * pos);
-    if (dif == 0) {
-      /* C1 relaxed: the claim itself publishes nothing (R1 does); on failure pos is
-       * refreshed and A1 re-validates it. Weak: a spurious failure just loops. */
-      if (atomic_compare_exchange_weak_explicit(tail, &pos, pos + 1, memory_order_relaxed, memory_order_relaxed))
-        break;
-    } else if (dif < 0) {
-      if (fenced) return RP_EFULL;
-      atomic_thread_fence(memory_order_seq_cst); /* F_c of the sleeping protocol */
-      fenced = true;
-    } else {
-      /* Another producer claimed pos. Its C1 happens-before its R1, which A1 read (or read
-       * something later), so a fresh tail must differ from pos unless memory is corrupt.
-       * relaxed: same reasoning as the first load. */
-      uint32_t now = atomic_load_explicit(tail, memory_order_relaxed);
-      if (now == pos) return RP_ELAYOUT;
-      pos = now;
-    }
-  }
+  int rc = rp_vy_claim(tail_of(b), b + RP_RING_HEADER_BYTES, cap_of(b) - 1, RP_RING_SLOT_BYTES, 0,
+                       fence_on_full ? RP_VY_FENCE_REPORT : RP_VY_REPORT, &pos, &s);
+  if (rc != 0) return rc == RP_VY_BEHIND ? RP_EFULL : rc;
   *(uint32_t *)(void *)(s + 4) = value;
   /* R1 release: publishes the value (and the claim); pairs with A2 in pop_impl. */
   atomic_store_explicit(RP_AU32(s), 2u * pos + 1u, memory_order_release);
@@ -177,33 +153,12 @@ static int push_impl(uint8_t *b, uint32_t value, bool fence_on_full) {
 }
 
 static int pop_impl(uint8_t *b, uint32_t *out, bool fence_on_empty) {
-  const uint32_t cap = cap_of(b), mask = cap - 1;
-  _Atomic uint32_t *head = head_of(b);
-  /* relaxed: only a guess; A2 decides. */
-  uint32_t pos = atomic_load_explicit(head, memory_order_relaxed);
-  bool fenced = !fence_on_empty;
+  const uint32_t cap = cap_of(b);
+  uint32_t pos;
   uint8_t *s;
-  for (;;) {
-    s = slot_of(b, pos, mask);
-    /* A2 acquire: sees the producer's value store; pairs with R1 in push_impl. */
-    uint32_t seq = atomic_load_explicit(RP_AU32(s), memory_order_acquire);
-    int32_t dif = (int32_t)(seq - (2u * pos + 1u));
-    if (dif == 0) {
-      /* C2 relaxed: the linearization point of a pop; it orders no data (A2 already
-       * acquired the value, R2 releases the slot). */
-      if (atomic_compare_exchange_weak_explicit(head, &pos, pos + 1, memory_order_relaxed, memory_order_relaxed))
-        break;
-    } else if (dif < 0) {
-      if (fenced) return RP_RING_EMPTY;
-      atomic_thread_fence(memory_order_seq_cst); /* F_c of the sleeping protocol */
-      fenced = true;
-    } else {
-      /* Another consumer took pos (its C2 happens-before its R2, which A2 saw). */
-      uint32_t now = atomic_load_explicit(head, memory_order_relaxed); /* relaxed: as above */
-      if (now == pos) return RP_ELAYOUT;
-      pos = now;
-    }
-  }
+  int rc = rp_vy_claim(head_of(b), b + RP_RING_HEADER_BYTES, cap - 1, RP_RING_SLOT_BYTES, 1,
+                       fence_on_empty ? RP_VY_FENCE_REPORT : RP_VY_REPORT, &pos, &s);
+  if (rc != 0) return rc == RP_VY_BEHIND ? RP_RING_EMPTY : rc;
   *out = *(const uint32_t *)(const void *)(s + 4);
   /* R2 release: our read of the value is done; the slot is empty for position pos + cap.
    * Pairs with A1 in push_impl. */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "errors.h"
+#include "vyukov.h"
 #include "wait.h"
 
 #define P8(b, off) ((uint8_t *)(uintptr_t)(b) + (off))
@@ -152,37 +153,22 @@ static void get_bytes(uint8_t *out, const uint8_t *p, uint32_t n) {
   }
 }
 
+/* rp_vy_claim on this queue's ring: cursor_off is the tail (producers, half 0) or the head
+ * (consumers, half 1). */
+static int claim(void *b, size_t cursor_off, uint32_t half, rp_vy_behind_t behind, uint32_t *pos, uint8_t **s) {
+  return rp_vy_claim(A32(b, cursor_off), P8(b, RP_SQUEUE_SLOTS_AT), ro32(b, RP_SQUEUE_OFF_RING_CAPACITY) - 1,
+                     ro32(b, RP_SQUEUE_OFF_SLOT_BYTES), half, behind, pos, s);
+}
+
 /* Claims the next position and stores one record (info, and inline bytes when src != NULL).
  * The caller holds a reservation, so a slot still in use is left by its consumer soon. */
 static int push_one(void *b, uint32_t info, const uint8_t *src, uint32_t l) {
-  _Atomic uint32_t *tail = A32(b, RP_SQUEUE_OFF_TAIL);
-  /* relaxed: the position is only a guess; the slot's sequence number (A1) decides. */
-  uint32_t pos = atomic_load_explicit(tail, memory_order_relaxed);
+  uint32_t pos;
   uint8_t *s;
-  for (;;) {
-    s = slot_at(b, pos);
-    /* A1 acquire: sees the consumer's R2 that freed this slot (its reads of the old record
-     * are done before our writes); pairs with R2 in rp_squeue_release. */
-    uint32_t seq = atomic_load_explicit(RP_AU32(s), memory_order_acquire);
-    int32_t dif = (int32_t)(seq - 2u * pos);
-    if (dif == 0) {
-      /* C1 relaxed: the claim publishes nothing (R1 does); on failure pos is refreshed and A1
-       * re-validates it. Weak: a spurious failure just loops. */
-      if (atomic_compare_exchange_weak_explicit(tail, &pos, pos + 1, memory_order_relaxed, memory_order_relaxed))
-        break;
-    } else if (dif < 0) {
-      /* The previous lap's consumer still holds the slot (see INVARIANTS): wait for its R2.
-       * relaxed: as the first load. */
-      rp_cpu_relax();
-      pos = atomic_load_explicit(tail, memory_order_relaxed);
-    } else {
-      /* Another producer claimed pos; its C1 precedes its R1, which A1 read, so tail moved.
-       * relaxed: as the first load. */
-      uint32_t now = atomic_load_explicit(tail, memory_order_relaxed);
-      if (now == pos) return RP_ELAYOUT;
-      pos = now;
-    }
-  }
+  /* A slot a lap behind is still held by the previous lap's consumer (see INVARIANTS),
+   * which frees it within a few instructions: wait for its R2. */
+  int rc = claim(b, RP_SQUEUE_OFF_TAIL, 0, RP_VY_WAIT, &pos, &s);
+  if (rc != 0) return rc;
   /* relaxed: the slot is ours between C1 and R1. */
   atomic_store_explicit(RP_AU32(s + 4), info, memory_order_relaxed);
   if (src != NULL) put_bytes(s + RP_SQUEUE_SLOT_HEAD, src, l);
@@ -255,33 +241,10 @@ int rp_squeue_enqueue(void *base, size_t len, size_t n, const uint8_t *const *re
 }
 
 int rp_squeue_pop(void *base, uint32_t *out) {
-  _Atomic uint32_t *head = A32(base, RP_SQUEUE_OFF_HEAD);
-  /* relaxed: only a guess; A2 decides. */
-  uint32_t pos = atomic_load_explicit(head, memory_order_relaxed);
-  bool fenced = false;
-  for (;;) {
-    uint8_t *s = slot_at(base, pos);
-    /* A2 acquire: sees the producer's info and bytes; pairs with R1 in push_one. */
-    uint32_t seq = atomic_load_explicit(RP_AU32(s), memory_order_acquire);
-    int32_t dif = (int32_t)(seq - (2u * pos + 1u));
-    if (dif == 0) {
-      /* C2 relaxed: the linearization point of a pop; it orders no data (A2 acquired the
-       * record, R2 frees the slot). */
-      if (atomic_compare_exchange_weak_explicit(head, &pos, pos + 1, memory_order_relaxed, memory_order_relaxed)) {
-        *out = pos;
-        return 0;
-      }
-    } else if (dif < 0) {
-      if (fenced) return RP_SQUEUE_EMPTY;
-      atomic_thread_fence(memory_order_seq_cst); /* F_c of the sleeping protocol */
-      fenced = true;
-    } else {
-      /* Another consumer took pos (its C2 precedes its R2, which A2 saw). relaxed: as above. */
-      uint32_t now = atomic_load_explicit(head, memory_order_relaxed);
-      if (now == pos) return RP_ELAYOUT;
-      pos = now;
-    }
-  }
+  uint8_t *s;
+  /* A2 (in rp_vy_claim) pairs with R1 in push_one; C2 is the linearization point of a pop. */
+  int rc = claim(base, RP_SQUEUE_OFF_HEAD, 1, RP_VY_FENCE_REPORT, out, &s);
+  return rc == RP_VY_BEHIND ? RP_SQUEUE_EMPTY : rc;
 }
 
 /* The record of block ref: length, bytes copied if they fit. */

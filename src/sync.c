@@ -101,16 +101,35 @@ static int go_until_passed(void *ctx) {
   return !tl_passed;
 }
 
+/* What a hand-off's go_on / drained work on: the state word, and the hand-off's value (mutex:
+ * the word h it stored) or bit (RwLock, Semaphore: their H). */
 typedef struct {
   _Atomic int32_t *s;
   uint32_t h;
-} mx_handoff_t;
+} handoff_ctx_t;
+
+/* Runs a hand-off on c->s (see rp_notify_handoff). */
+static void handoff(handoff_ctx_t *c, rp_handoff_go_fn go_on, rp_handoff_drained_fn drained) {
+  tl_passed = 0;
+  rp_notify_handoff(c->s, go_on, drained, c);
+}
+
+static_assert(RP_RW_W == 1u && RP_SEM_W == 1u, "W is bit 0 of both words (hw_drained)");
+
+/* Queue empty (bucket lock held) in a RwLock or Semaphore hand-off: it ends, clearing its H
+ * bit c->h and W. */
+static void hw_drained(void *ctx) {
+  handoff_ctx_t *c = ctx;
+  uint32_t v = ld(c->s);
+  while ((v & c->h) && !cas(c->s, &v, v & ~(c->h | 1u))) {
+  }
+}
 
 /* Queue empty (bucket lock held): free the word, keeping D for the next acquirer. Nobody
  * else changes h (I1), so the CAS succeeds; a waiter that read h links only under the lock
  * we hold, sees 0 and looks again. */
 static void mx_drained(void *ctx) {
-  mx_handoff_t *m = ctx;
+  handoff_ctx_t *m = ctx;
   uint32_t v = m->h;
   (void)cas(m->s, &v, m->h & RP_MX_D);
 }
@@ -118,9 +137,8 @@ static void mx_drained(void *ctx) {
 /* The word is h = HANDOFF | W [| D], stored by the releaser. Wakes queued waiters in FIFO
  * order until one is granted (its on_wake CASes h away), or frees the word if none is left. */
 static void mx_handoff(_Atomic int32_t *base, uint32_t h) {
-  mx_handoff_t m = {STATE(base), h};
-  tl_passed = 0;
-  rp_notify_handoff(m.s, go_until_passed, mx_drained, &m);
+  handoff_ctx_t m = {STATE(base), h};
+  handoff(&m, go_until_passed, mx_drained);
 }
 
 int rp_sync_mutex_unlock(_Atomic int32_t *base, uint32_t id, int died) {
@@ -180,19 +198,11 @@ static void rw_kick(_Atomic int32_t *base) {
   rw_handoff(base);
 }
 
-/* Queue empty (bucket lock held): the hand-off ends, clearing H and W. */
-static void rw_drained(void *ctx) {
-  _Atomic int32_t *s = ctx;
-  uint32_t v = ld(s);
-  while ((v & RP_RW_H) && !cas(s, &v, v & ~(RP_RW_H | RP_RW_W))) {
-  }
-}
-
 /* H is set by us. Grants queued readers one by one (each keeps H); stops at the first
  * writer (granted or designated: its on_wake clears H) or when the queue is empty. */
 static void rw_handoff(_Atomic int32_t *base) {
-  tl_passed = 0;
-  rp_notify_handoff(STATE(base), go_until_passed, rw_drained, STATE(base));
+  handoff_ctx_t c = {STATE(base), RP_RW_H};
+  handoff(&c, go_until_passed, hw_drained);
 }
 
 /* The designated writer gives up (abort, timeout, thread exit): P goes; if waiters are
@@ -347,7 +357,7 @@ static void sem_kick(_Atomic int32_t *base) {
  * meanwhile makes the CAS fail and we go on serving instead of leaving them unused; a
  * release after the CAS finds H clear and kicks a new hand-off itself. */
 static int sem_go(void *ctx) {
-  _Atomic int32_t *s = ctx;
+  _Atomic int32_t *s = ((handoff_ctx_t *)ctx)->s;
   if (tl_passed) return 0;
   uint32_t v = ld(s);
   for (;;) {
@@ -357,19 +367,12 @@ static int sem_go(void *ctx) {
   }
 }
 
-static void sem_drained(void *ctx) {
-  _Atomic int32_t *s = ctx;
-  uint32_t v = ld(s);
-  while ((v & RP_SEM_H) && !cas(s, &v, v & ~(RP_SEM_H | RP_SEM_W))) {
-  }
-}
-
 /* H is set by us. Grants queued requests in FIFO order while permits last; the first one
  * that does not fit becomes designated (its on_wake clears H). Never wakes anybody while
  * no permit is free: it stops and leaves W for the next release (I2). */
 static void sem_handoff(_Atomic int32_t *base) {
-  tl_passed = 0;
-  rp_notify_handoff(STATE(base), sem_go, sem_drained, STATE(base));
+  handoff_ctx_t c = {STATE(base), RP_SEM_H};
+  handoff(&c, sem_go, hw_drained);
 }
 
 static void sem_undesignate(_Atomic int32_t *base) {

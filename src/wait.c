@@ -203,7 +203,7 @@ static uint32_t wake_walk(rp_bucket_t *b, _Atomic int32_t *addr, uint32_t count,
     rp_waiter_t *next = w->next;
     /* Waiters were written by their own threads: start fetching the next one while this
      * one is woken (a long notify walks one cache miss per waiter otherwise). */
-    if (next) __builtin_prefetch(next, 1);
+    if (next) rp_prefetch_w(next);
     unlink_links(b, w);
     woken++;
     if (w->kind == RP_WAITER_ASYNC) async_woken = true;

@@ -373,14 +373,8 @@ export class Decoder implements DecoderInternals {
     return true;
   }
 
-  /** The shape of keys #keys[0, n): one of the last few used, else from the table (or null). */
+  /** The shape of keys #keys[0, n): one of the last few used, else from the table (or null); it becomes #lastShape. */
   #shapeOf(n: number): Shape | null {
-    const s = this.#findShape(n);
-    if (s !== null) this.#lastShape = s;
-    return s;
-  }
-
-  #findShape(n: number): Shape | null {
     const keys = this.#keys;
     const recent = this.#recent;
     for (let r = 0; r < recent.length; r++) {
@@ -389,12 +383,13 @@ export class Decoder implements DecoderInternals {
       if (sk.length !== n) continue;
       let j = 0;
       while (j < n && sk[j] === keys[j]) j++;
-      if (j === n) return s;
+      if (j === n) return (this.#lastShape = s);
     }
     const s = shapeFor(keys, n);
     if (s !== null) {
       if (recent.length < kRecentShapes) recent.push(s);
       else recent[this.#nextRecent++ % kRecentShapes] = s;
+      this.#lastShape = s;
     }
     return s;
   }

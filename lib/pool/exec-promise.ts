@@ -53,10 +53,6 @@ export class TaskPromise<T = unknown> extends Promise<T> implements QueuedTask {
     return Promise;
   }
 
-  constructor(executor: (resolve: (value: T | PromiseLike<T>) => void, reject: (reason?: unknown) => void) => void) {
-    super(executor);
-  }
-
   /**
    * @internal Creates a task and its promise. `target` is a method name or the function's
    * shared target; `queuedAt` is in the pool's clock (see Pool).
@@ -69,8 +65,6 @@ export class TaskPromise<T = unknown> extends Promise<T> implements QueuedTask {
     p.#args = args;
     p.#queuedAt = queuedAt;
     p.#seq = 0;
-    p.#worker = undefined;
-    p.#x = undefined;
     p.#resolve = capturedResolve;
     p.#reject = capturedReject;
     capturedResolve = capturedReject = undefined;
@@ -97,11 +91,6 @@ export class TaskPromise<T = unknown> extends Promise<T> implements QueuedTask {
   /** @internal Task id, unique in its pool (on the wire as a u32). */
   get id(): number {
     return this.#id;
-  }
-
-  /** @internal A method name, or the function's shared target. */
-  get target(): string | FnTarget {
-    return this.#target;
   }
 
   /** @internal The method name, or undefined for a function task. */

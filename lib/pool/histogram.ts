@@ -41,7 +41,7 @@ export class Histogram {
 }
 
 /** Bucket of a sample in µs: bucketOfSlow's result, with integer arithmetic below 2^31 µs. */
-export function bucketOf(us: number): number {
+function bucketOf(us: number): number {
   if (!(us >= 1)) return 0;
   if (!(us < 2147483648)) return bucketOfSlow(us);
   const i = us >>> 0; // floor(us): same leading bit as us
@@ -51,7 +51,7 @@ export function bucketOf(us: number): number {
   return (exp + 1) * kSub + sub;
 }
 
-export function bucketOfSlow(us: number): number {
+function bucketOfSlow(us: number): number {
   if (!(us >= 1)) return 0;
   const exp = Math.floor(Math.log2(us));
   const frac = us / 2 ** exp - 1; // [0, 1)

@@ -155,10 +155,8 @@ export class Pool extends EventEmitter implements ResultSink, TaskOwner {
       if (fn === undefined) this.#fns.set(source, (fn = { id: this.#fns.size + 1, source }));
       target = fn;
     }
-    const now = performance.now();
     const queued = this.#queue.size();
-    if (queued === 0) this.#epoch = now; // no queued task refers to the old one
-    const task = TaskPromise.of<T>(this.#nextId++, this, target, args, this.#sinceEpochUs(now)); // the task is the promise
+    const task = TaskPromise.of<T>(this.#nextId++, this, target, args, this.#stampQueued(queued)); // the task is the promise
     if (opts !== undefined) task.setOptions(opts);
     if (mode !== 0) task.extras().mode = mode;
     if (this.#terminated) {
@@ -286,11 +284,15 @@ export class Pool extends EventEmitter implements ResultSink, TaskOwner {
     return Math.max(2, Math.min(kCancelSlots, Math.ceil(kTargetQueuedMs / Math.max(this.#avgRunMs, 0.002))));
   }
 
+  /** Whether h can be given one more task now, at the given depth. */
+  #canTake(h: WorkerHandle, depth: number): boolean {
+    return !h.retiring && h.inflight.size < depth && !h.portFull && h.seq < this.#opts.maxTasksPerWorker && !this.#pending.has(h);
+  }
+
   #pick(depth: number): WorkerHandle | undefined {
     let best: WorkerHandle | undefined;
     for (const h of this.#workers) {
-      if (h.retiring || h.inflight.size >= depth || h.portFull || h.seq >= this.#opts.maxTasksPerWorker || this.#pending.has(h)) continue;
-      if (!best || h.inflight.size < best.inflight.size) best = h;
+      if (this.#canTake(h, depth) && (!best || h.inflight.size < best.inflight.size)) best = h;
     }
     return best;
   }
@@ -298,9 +300,7 @@ export class Pool extends EventEmitter implements ResultSink, TaskOwner {
   /** Workers that could take a task now (at least 1), counting those that may still be spawned. */
   #takers(depth: number): number {
     let n = 0;
-    for (const h of this.#workers) {
-      if (!h.retiring && h.inflight.size < depth && !h.portFull && h.seq < this.#opts.maxTasksPerWorker && !this.#pending.has(h)) n++;
-    }
+    for (const h of this.#workers) if (this.#canTake(h, depth)) n++;
     if (this.#canSpawn()) n += this.#opts.maxWorkers - this.#workers.size;
     return Math.max(1, n);
   }
@@ -331,7 +331,8 @@ export class Pool extends EventEmitter implements ResultSink, TaskOwner {
         if (!t) break;
         if (t.settled) continue; // cancelled while queued in a queue without remove()
         try {
-          if (!h.encodeTask(enc, t)) h.encodePortTask(enc, t);
+          const portCost = h.encodeTask(enc, t);
+          if (portCost >= 0) h.encodePortTask(enc, t, portCost);
         } catch (err) {
           if (t.settle(false, asCloneError(err))) this.#failed++;
           continue;
@@ -361,6 +362,13 @@ export class Pool extends EventEmitter implements ResultSink, TaskOwner {
    */
   #sinceEpochUs(ms: number): number {
     return Math.round((ms - this.#epoch) * 1000);
+  }
+
+  /** queuedAt for a task queued now, with `queued` tasks before it: an empty queue restarts the epoch (no task refers to the old one). */
+  #stampQueued(queued: number): number {
+    const now = performance.now();
+    if (queued === 0) this.#epoch = now;
+    return this.#sinceEpochUs(now);
   }
 
   /** Per task; the caller clears the worker's idle timer and refs it once per batch. */
@@ -616,9 +624,7 @@ export class Pool extends EventEmitter implements ResultSink, TaskOwner {
         if (t.x?.timer) clearTimeout(t.x.timer);
         if (t.x) t.x.timer = undefined;
         t.seq = 0;
-        const now = performance.now(); // the epoch may have moved since it was queued
-        if (this.#queue.size() === 0) this.#epoch = now;
-        t.queuedAt = this.#sinceEpochUs(now);
+        t.queuedAt = this.#stampQueued(this.#queue.size()); // the epoch may have moved since it was queued
         this.#queue.push(t); // never ran: it runs on another worker
       }
     }

@@ -71,6 +71,11 @@ export const W_CANCEL = 4;
 export const kCancelSlots = 4096;
 export const kWorkerCtlWords = W_CANCEL + kCancelSlots;
 
+/** The worker ctl word that marks the task dispatched as `seq` cancelled (it then holds seq + 1). */
+export function cancelSlot(seq: number): number {
+  return W_CANCEL + (seq % kCancelSlots);
+}
+
 /** Channel sizes per worker: tasks and results. */
 export const kTaskChannelBytes = 1 << 18;
 export const kResultChannelBytes = 1 << 18;

@@ -18,7 +18,7 @@ import { native } from '../native';
 import { notify, waitAsync } from '../wait';
 import {
   C_DOORBELL, C_MAIN_SLEEPING, K_BATCH, K_CALL, K_CANCEL, K_CTX, K_FN, K_PORT_TASK, K_STOP, M_EACH, M_REDUCE, M_REGION, R_EMIT, R_ERR, R_OK, R_PORT, R_READY,
-  R_EMIT_PORT, R_SKIP, R_STDERR, R_STDOUT, W_CANCEL, kMethodsMethod, W_SPACE_SEQ, W_SPACE_WAITERS, W_STARTED, kCancelSlots,
+  R_EMIT_PORT, R_SKIP, R_STDERR, R_STDOUT, cancelSlot, kMethodsMethod, W_SPACE_SEQ, W_SPACE_WAITERS, W_STARTED,
   kStageCtlBytes, kStagedKey,
 } from './protocol';
 import type { PortResult, PortTask, StagedArg, WorkerBoot } from './protocol';
@@ -80,7 +80,7 @@ class Context implements TaskContext {
     return this.#ac.signal;
   }
   isCancelled(): boolean {
-    return Atomics.load(wctl, W_CANCEL + (this.seq % kCancelSlots)) === this.seq + 1;
+    return Atomics.load(wctl, cancelSlot(this.seq)) === this.seq + 1;
   }
   emit(payload: unknown): void {
     writeEmit(this.id, payload);
@@ -251,7 +251,7 @@ function waitForSpace(): void {
 function run(id: number, fn: ((...a: unknown[]) => unknown) | undefined, args: unknown[], name: string): void {
   const seq = ++taken;
   Atomics.store(wctl, W_STARTED, taken);
-  if (Atomics.load(wctl, W_CANCEL + (seq % kCancelSlots)) === seq + 1) {
+  if (Atomics.load(wctl, cancelSlot(seq)) === seq + 1) {
     out.writeU8(R_SKIP);
     out.writeU32(id);
     if (out.length >= kFlushAt) flush();
@@ -472,7 +472,7 @@ function batchRunner(mode: number, fn: Fn, args: unknown[]): (this: Context) => 
     // The per-item cancellation check reads this task's cancel word with a plain load: it is
     // a flag that only ever changes to `cancelled`, a load cannot be moved across the user's
     // function call, and Atomics.load is a builtin call in Node 20 (~10-15 ns per item).
-    const cancelAt = W_CANCEL + (this.seq % kCancelSlots);
+    const cancelAt = cancelSlot(this.seq);
     const cancelledMark = this.seq + 1;
     if (mode === M_REDUCE) {
       // [acc, null], or [undefined, [offsetInChunk, error]] so that the main thread can name the item

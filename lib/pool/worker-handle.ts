@@ -14,7 +14,7 @@ import { native } from '../native';
 import { notify } from '../wait';
 import {
   K_BATCH, K_CALL, K_CANCEL, K_CTX, K_FN, K_PORT_TASK, K_STOP, R_EMIT, R_EMIT_PORT, R_ERR, R_OK, R_PORT, R_READY, R_SKIP, R_STDERR, R_STDOUT,
-  W_CANCEL, W_SPACE_SEQ, W_SPACE_WAITERS, W_STARTED, kCancelSlots, kPortWindowBytes, kResultChannelBytes, kStageBytes, kStageCtlBytes,
+  W_SPACE_SEQ, W_SPACE_WAITERS, W_STARTED, cancelSlot, kPortWindowBytes, kResultChannelBytes, kStageBytes, kStageCtlBytes,
   kStageMinBytes, kStagedKey, kTaskChannelBytes, kWorkerCtlWords,
 } from './protocol';
 import type { PortResult, PortTask, StagedArg, WorkerBoot } from './protocol';
@@ -63,14 +63,12 @@ export class WorkerHandle {
   idleTimer: NodeJS.Timeout | undefined;
   killTimer: NodeJS.Timeout | undefined;
   #refed = true;
-  /** Bytes the next encodePortTask copies through the port (set by encodeTask when it declines). */
-  #portCost = 0;
   /** Copied port-path bytes per task id, for tasks not reported yet; their sum is portBytes. */
   readonly #portCosts = new Map<number, number>();
   /** Copied bytes posted on the port for tasks in flight here (see portFull). */
   portBytes = 0;
   /** Staging area for large copied arguments (protocol.ts kStageBytes), made on first use. */
-  #stage: { sab: SharedArrayBuffer; ctl: Int32Array; ring: Uint8Array; sent: boolean } | undefined;
+  #stage: Stage | undefined;
   /** Ring bytes handed out so far (wrapping int32; the worker's count is ctl[0]). */
   #stageHead = 0;
 
@@ -126,21 +124,17 @@ export class WorkerHandle {
   }
 
   /**
-   * Appends a task to the batch in `enc`. Returns false if the task must take the port path
-   * (then nothing was appended). Throws the codec's DataCloneError for values that cannot be
-   * cloned (nothing appended either).
+   * Appends a task to the batch in `enc` and returns -1; or, when the task must take the port
+   * path (then nothing was appended), returns the bytes that path copies, for encodePortTask.
+   * Throws the codec's DataCloneError for values that cannot be cloned (nothing appended either).
    */
-  encodeTask(enc: Encoder, task: Task): boolean {
+  encodeTask(enc: Encoder, task: Task): number {
     const transfer = task.x?.transfer;
-    if (transfer !== undefined && transfer.length > 0) {
-      this.#portCost = copiedBytes(task.args, transfer);
-      return false;
-    }
+    if (transfer !== undefined && transfer.length > 0) return copiedBytes(task.args, transfer);
     // Arguments that cannot fit a record anyway go straight to the port path, unencoded.
     for (const a of task.args) {
       if ((a instanceof ArrayBuffer || ArrayBuffer.isView(a)) && a.byteLength > this.maxTaskRecord >> 1) {
-        this.#portCost = copiedBytes(task.args, undefined);
-        return false;
+        return copiedBytes(task.args, undefined);
       }
     }
     const mark = enc.mark();
@@ -173,24 +167,24 @@ export class WorkerHandle {
       enc.writeValue(task.args);
     } catch (err) {
       enc.rewind(mark);
-      if (err instanceof NeedsPortError) {
-        this.#portCost = 0; // shared memory: structured clone shares it, nothing big is copied
-        return false;
-      }
+      if (err instanceof NeedsPortError) return 0; // shared memory: structured clone shares it, nothing big is copied
       throw err;
     }
     if (enc.length > this.maxTaskRecord - 64) {
       // Too big for the record this batch goes in: the task takes the port path instead.
-      this.#portCost = enc.length - mark;
+      const cost = enc.length - mark;
       enc.rewind(mark);
-      return false;
+      return cost;
     }
     if (task.method === undefined) this.knownFns.add(task.fnId);
-    return true;
+    return -1;
   }
 
-  /** Port path: posts the task on the port and appends the marker to the batch. Throws DataCloneError-like errors from postMessage. */
-  encodePortTask(enc: Encoder, task: Task): void {
+  /**
+   * Port path: posts the task on the port and appends the marker to the batch; `cost` is what
+   * encodeTask returned. Throws DataCloneError-like errors from postMessage.
+   */
+  encodePortTask(enc: Encoder, task: Task, cost: number): void {
     const transfer = task.x?.transfer as TransferListItem[] | undefined;
     const headBefore = this.#stageHead;
     const args = transfer === undefined || transfer.length === 0 ? this.#stageArgs(task.args) : task.args;
@@ -200,8 +194,6 @@ export class WorkerHandle {
       task.method !== undefined
         ? { mode: task.mode, context: task.x?.context, stage, staged, method: task.method, args }
         : { mode: task.mode, context: task.x?.context, stage, staged, fnId: task.fnId, source: this.knownFns.has(task.fnId) ? undefined : task.fnSource, args };
-    const cost = this.#portCost;
-    this.#portCost = 0;
     try {
       this.port.postMessage(msg, transfer);
     } catch (err) {
@@ -245,9 +237,9 @@ export class WorkerHandle {
     const out = args.slice();
     for (let i = 0; i < out.length; i++) {
       const a = out[i];
-      if (a === null || (typeof a !== 'object' && typeof a !== 'function')) continue;
+      const buf = copiedBuffer(a); // the first pass saw only primitives and such binaries
+      if (buf === undefined) continue;
       const view = ArrayBuffer.isView(a) ? a : undefined;
-      const buf = copiedBuffer(a)!; // the first pass saw only primitives and such binaries
       const bytes = buf.byteLength;
       // A record never wraps: if it does not fit before the end of the ring, skip the tail.
       const at = this.#stageHead & (kStageBytes - 1);
@@ -258,8 +250,9 @@ export class WorkerHandle {
       const off = skip === 0 ? at : 0;
       st.ring.set(new Uint8Array(buf), off);
       this.#stageHead = (this.#stageHead + adv) | 0;
-      const kind = view === undefined ? 'ArrayBuffer' : view instanceof DataView ? 'DataView' : (view as Uint8Array)[Symbol.toStringTag];
-      const length = view === undefined ? bytes : view instanceof DataView ? view.byteLength : (view as Uint8Array).length;
+      const dv = view instanceof DataView;
+      const kind = view === undefined ? 'ArrayBuffer' : dv ? 'DataView' : (view as Uint8Array)[Symbol.toStringTag];
+      const length = view === undefined ? bytes : dv ? view.byteLength : (view as Uint8Array).length;
       const staged: StagedArg = { [kStagedKey]: 1, kind, off, bytes, adv, byteOffset: view?.byteOffset ?? 0, length };
       out[i] = staged;
     }
@@ -273,7 +266,7 @@ export class WorkerHandle {
 
   /** Marks a dispatched task cancelled in shared memory and asks the worker to abort it. */
   cancel(enc: Encoder, task: Task): void {
-    Atomics.store(this.ctl, W_CANCEL + (task.seq % kCancelSlots), task.seq + 1);
+    Atomics.store(this.ctl, cancelSlot(task.seq), task.seq + 1);
     enc.reset();
     enc.writeU8(K_CANCEL);
     enc.writeU32(task.id);
@@ -377,13 +370,13 @@ export class WorkerHandle {
   }
 }
 
-/** Bytes of the binary arguments at the top level of `args` that a postMessage copies (not in `transfer`). */
 /** The (not shared) ArrayBuffer whose bytes a copy of `a` copies, if `a` is binary. */
 function copiedBuffer(a: unknown): ArrayBuffer | undefined {
   if (a instanceof ArrayBuffer) return a;
   return ArrayBuffer.isView(a) && a.buffer instanceof ArrayBuffer ? a.buffer : undefined;
 }
 
+/** Bytes of the binary arguments at the top level of `args` that a postMessage copies (not in `transfer`). */
 function copiedBytes(args: readonly unknown[], transfer: readonly unknown[] | undefined): number {
   let n = 0;
   for (const a of args) {
@@ -398,7 +391,15 @@ function asError(v: unknown): Error {
   return v instanceof Error ? v : new TaskError(v);
 }
 
-function makeStage(): { sab: SharedArrayBuffer; ctl: Int32Array; ring: Uint8Array; sent: boolean } {
+/** A worker's staging ring: control words, then the ring; `sent` once the worker has the buffer. */
+interface Stage {
+  sab: SharedArrayBuffer;
+  ctl: Int32Array;
+  ring: Uint8Array;
+  sent: boolean;
+}
+
+function makeStage(): Stage {
   const sab = new SharedArrayBuffer(kStageCtlBytes + kStageBytes);
   return { sab, ctl: new Int32Array(sab, 0, kStageCtlBytes >> 2), ring: new Uint8Array(sab, kStageCtlBytes, kStageBytes), sent: false };
 }

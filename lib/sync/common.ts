@@ -6,7 +6,7 @@ import { isMainThread } from 'node:worker_threads';
 
 import { AbortError, RingpoolRangeError, RingpoolTypeError, TimeoutError } from '../errors';
 import { native } from '../native';
-import { assertOptionsObject, assertSignal, describe, normaliseTimeout } from '../validate';
+import { assertInt, assertOptionsObject, assertSignal, describe, normaliseTimeout } from '../validate';
 import { nextWaitToken } from '../wait';
 import { BlockingMainThreadError, NotOwnerError, WouldDeadlockError } from './errors';
 import { Kind, kSyncBytes, Op, openRecord } from './native-sync';
@@ -126,12 +126,7 @@ export function readBlockingOptions(options: unknown, what: string): number {
 
 /** A count argument: an integer from 1 to max. */
 export function assertCount(value: unknown, name: string, max: number): asserts value is number {
-  if (typeof value !== 'number') {
-    throw new RingpoolTypeError('ERR_RINGPOOL_INVALID_ARG_TYPE', `${name} must be a number, got ${describe(value)}`);
-  }
-  if (!Number.isInteger(value) || value < 1 || value > max) {
-    throw new RingpoolRangeError('ERR_RINGPOOL_OUT_OF_RANGE', `${name} must be an integer from 1 to ${max}, got ${value}`);
-  }
+  assertInt(value, name, 1, max);
 }
 
 /** Longest delay setTimeout takes; longer timeouts are re-armed in steps. */
@@ -290,7 +285,7 @@ export class SemaphorePermit {
 
 /**
  * Hands a handle from `X.from()` to X's constructor, which has no hidden parameter for it:
- * `from` runs the constructor inside `run`, and the constructor `take`s the handle.
+ * `from` runs the constructor inside `run`, and the constructor's `attach.core()` uses the handle.
  */
 export class AttachSlot {
   #set = false;

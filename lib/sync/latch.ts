@@ -2,9 +2,9 @@
  * Latch: a one-shot countdown. countDown() lowers the count; once it reaches zero every
  * wait() returns, and stays open for good.
  */
-import { RingpoolRangeError, RingpoolTypeError, TimeoutError } from '../errors';
+import { TimeoutError } from '../errors';
 import { native } from '../native';
-import { describe } from '../validate';
+import { assertInt } from '../validate';
 import {
   acquireAsync,
   assertCount,
@@ -31,12 +31,7 @@ export class Latch {
   /** @param count arrivals until it opens: an integer from 0 (open at once) to 2^31 - 1 */
   constructor(count: number) {
     this.#core = attach.core(this, Kind.Latch, () => {
-      if (typeof count !== 'number') {
-        throw new RingpoolTypeError('ERR_RINGPOOL_INVALID_ARG_TYPE', `count must be a number, got ${describe(count)}`);
-      }
-      if (!Number.isInteger(count) || count < 0 || count > kMaxCount) {
-        throw new RingpoolRangeError('ERR_RINGPOOL_OUT_OF_RANGE', `count must be an integer from 0 to ${kMaxCount}, got ${count}`);
-      }
+      assertInt(count, 'count', 0, kMaxCount);
       return createCore(this, Kind.Latch, count, 0);
     });
   }

@@ -7,9 +7,9 @@
  *
  * Uncontended acquire and release never enter native code (one compareExchange each).
  */
-import { RingpoolRangeError, RingpoolTypeError, TimeoutError } from '../errors';
+import { RingpoolRangeError, TimeoutError } from '../errors';
 import { native } from '../native';
-import { assertOptionsObject, describe } from '../validate';
+import { assertInt, assertOptionsObject } from '../validate';
 import {
   acquireAsync,
   assertCount,
@@ -57,14 +57,10 @@ export class Semaphore {
       let initial = permits;
       if (options !== undefined) {
         assertOptionsObject(options);
-        if (options.initial !== undefined) {
-          if (typeof options.initial !== 'number') {
-            throw new RingpoolTypeError('ERR_RINGPOOL_INVALID_ARG_TYPE', `options.initial must be a number, got ${describe(options.initial)}`);
-          }
-          if (!Number.isInteger(options.initial) || options.initial < 0 || options.initial > permits) {
-            throw new RingpoolRangeError('ERR_RINGPOOL_OUT_OF_RANGE', `options.initial must be an integer from 0 to ${permits}, got ${options.initial}`);
-          }
-          initial = options.initial;
+        const given = options.initial;
+        if (given !== undefined) {
+          assertInt(given, 'options.initial', 0, permits);
+          initial = given;
         }
       }
       return createCore(this, Kind.Semaphore, permits, initial);

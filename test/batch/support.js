@@ -34,15 +34,12 @@
  */
 const assert = require('node:assert/strict');
 const path = require('node:path');
-const root = require('../helpers/root');
-
-const rp = require(root);
-// The waiting, tracking and sharing helpers are the pool suite's (same semantics).
+// The package, the deadline and the waiting, tracking and sharing helpers are the pool
+// suite's (same semantics).
 const pool = require('../pool/support');
 
-const { shared, until, usePools, outcome } = pool;
+const { rp, root, shared, until, usePools, outcome, kDeadlineMs } = pool;
 
-const kDeadlineMs = 15000;
 const GATE = 0;
 const STARTED = 1;
 const DONE = 2;

@@ -115,4 +115,4 @@ function runChild(src, ms) {
   });
 }
 
-module.exports = { rp, root, fixture, shared, until, release, usePools, outcome, once, runChild };
+module.exports = { rp, root, fixture, shared, until, release, usePools, outcome, once, runChild, kDeadlineMs };
