@@ -112,6 +112,21 @@ describe('SharedQueue', function () {
     });
   }
 
+  it('ping-pong with another thread: each wait is answered by a lone item, and gets it', async () => {
+    // Capacity 4,096: a polling side first waits for a run of 32 items (#waitLoop), which a
+    // ping-pong never makes; every round must still end with its one item.
+    const ping = new SharedQueue({ capacity: 4096 });
+    const pong = new SharedQueue({ capacity: 4096 });
+    const echo = startJob('echo', { from: ping, to: pong });
+    for (let i = 0; i < 3000; i++) {
+      ping.enqueue({ i });
+      assert.deepEqual(await pong.dequeue(), { i });
+      assert.equal(pong.size, 0);
+    }
+    ping.close();
+    assert.equal(await echo.result, 3000);
+  });
+
   it('travels through workerData and from(handle)', async () => {
     const q = new SharedQueue({ capacity: 8 });
     const same = SharedQueue.from(q.handle);
