@@ -13,13 +13,38 @@
  * the first attempt fails and shapes stay off; decoding is then the same as without them.
  */
 
+import { kMaxCached } from './strings';
+import { Tag } from './tags';
+
 /** Builds one object from v[b], v[b + 1], ... in key order. */
 export type ShapeMaker = (v: unknown[], b: number) => Record<string, unknown>;
+
+/**
+ * Decodes the entries of an OBJECT body of this shape at mem[p, end) (just past its count)
+ * straight into a literal, when every key is encoded as ASCII8 and every value is a
+ * primitive of a simple kind (undefined, null, booleans, numbers, ASCII8 / UTF8_8 strings).
+ * Returns null for anything else, having read nothing the caller must undo; on success the
+ * position after the body is in readEnd.pos. ascii: the codec's short-ASCII string cache;
+ * str(tag, p, n): a string of n bytes at p for a longer ASCII8 or a UTF8_8 string.
+ */
+export type ShapeReader = (
+  mem: Uint8Array,
+  view: DataView,
+  p: number,
+  end: number,
+  ascii: (b: Uint8Array, p: number, n: number) => string,
+  str: (tag: number, p: number, n: number) => string,
+) => Record<string, unknown> | null;
 
 export interface Shape {
   readonly keys: readonly string[];
   readonly make: ShapeMaker;
+  /** null when a key is not ASCII of at most 255 characters. */
+  readonly read: ShapeReader | null;
 }
+
+/** Where the last successful ShapeReader stopped. */
+export const readEnd = { pos: 0 };
 
 /** Objects with more keys than this are built property by property. */
 export const kMaxKeys = 16;
@@ -61,13 +86,64 @@ export function shapeFor(keys: readonly string[], n: number): Shape | null {
   for (let i = 0; i < n; i++) body += `${JSON.stringify(own[i])}: v[b + ${i}],`;
   body += '};';
   let make: ShapeMaker;
+  let read: ShapeReader | null;
   try {
     make = new FunctionCtor('v', 'b', body) as ShapeMaker;
+    read = compileReader(own);
   } catch {
     enabled = false; // code generation from strings is disallowed in this isolate
     return null;
   }
-  const shape: Shape = { keys: own, make };
+  const shape: Shape = { keys: own, make, read };
   shapes.set(id, shape);
   return shape;
+}
+
+/**
+ * The ShapeReader of these keys, or null when one is not ASCII of at most 255 characters
+ * (the encoder writes such keys as ASCII8: tag, length byte, the characters). Key bytes are
+ * compared as constants; each value is read by an inline switch over the simple primitive
+ * tags, with a bounds check before every read, so that truncated or unexpected input makes
+ * it return null and the caller's general path reports it.
+ */
+function compileReader(keys: readonly string[]): ShapeReader | null {
+  let body = `'use strict';\nlet t = 0, n = 0;\n`;
+  const vars: string[] = [];
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    if (k.length > 255) return null;
+    const checks = [`p + ${k.length + 3} > end`, `mem[p] !== ${Tag.Ascii8}`, `mem[p + 1] !== ${k.length}`];
+    for (let j = 0; j < k.length; j++) {
+      const c = k.charCodeAt(j);
+      if (c >= 0x80) return null;
+      checks.push(`mem[p + ${j + 2}] !== ${c}`);
+    }
+    const v = `v${i}`;
+    vars.push(v);
+    body += `let ${v};
+if (${checks.join(' || ')}) return null;
+p += ${k.length + 2};
+t = mem[p];
+if (t === ${Tag.Int32}) { if (p + 5 > end) return null; ${v} = view.getInt32(p + 1, true); p += 5; }
+else if (t === ${Tag.Int8}) { if (p + 2 > end) return null; ${v} = (mem[p + 1] << 24) >> 24; p += 2; }
+else if (t === ${Tag.Ascii8} || t === ${Tag.Utf8_8}) {
+  if (p + 2 > end) return null;
+  n = mem[p + 1];
+  if (p + 2 + n > end) return null;
+  ${v} = t === ${Tag.Ascii8} && n <= ${kMaxCached} ? ascii(mem, p + 2, n) : str(t, p + 2, n);
+  p += 2 + n;
+}
+else if (t === ${Tag.Float64}) { if (p + 9 > end) return null; ${v} = view.getFloat64(p + 1, true); p += 9; }
+else if (t === ${Tag.True}) { ${v} = true; p += 1; }
+else if (t === ${Tag.False}) { ${v} = false; p += 1; }
+else if (t === ${Tag.Null}) { ${v} = null; p += 1; }
+else if (t === ${Tag.Undefined}) { ${v} = undefined; p += 1; }
+else return null;
+`;
+  }
+  body += `out.pos = p;\nreturn {${keys.map((k, i) => `${JSON.stringify(k)}: ${vars[i]}`).join(', ')}};`;
+  const factory = new FunctionCtor('out', `return function read(mem, view, p, end, ascii, str) {\n${body}\n};`) as (
+    out: { pos: number },
+  ) => ShapeReader;
+  return factory(readEnd);
 }
