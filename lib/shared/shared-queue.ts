@@ -62,6 +62,33 @@ const kPollGapMaxMs = 0.004;
  */
 const kBatch = 32;
 const kBatchWaitMs = 0.004;
+/**
+ * A side that has been streaming (kBatch or more items taken / added since its last wait)
+ * and meets an empty (full) queue of at least kNapMinCapacity places naps first: one
+ * Atomics.wait with a kNapMs timeout on a cell nobody notifies, which blocks this thread
+ * without running it (the kernel's timer slack makes it about 0.1 ms), then one attempt.
+ * Polling, even at spaced attempts, keeps the core busy, and on hosts whose cores share
+ * execution units (SMT siblings, or vCPUs the hypervisor schedules together) that slows
+ * the very thread being waited for; in a nap that thread runs alone, and the sides then
+ * trade runs of hundreds of items instead of single ones. A smaller queue could not hold
+ * what the other side does in a nap, so it polls as before.
+ */
+const kNapMs = 0.05;
+const kNapMinCapacity = 1024;
+/** The cell naps wait on (never notified), or null where Atomics.wait may not block (then naps are off). */
+let napCell: Int32Array | null = new Int32Array(new SharedArrayBuffer(4));
+
+/** Blocks this thread for about ms (see kNapMs); false where blocking waits are not allowed. */
+function nap(ms: number): boolean {
+  if (napCell === null) return false;
+  try {
+    Atomics.wait(napCell, 0, 0, ms);
+    return true;
+  } catch {
+    napCell = null; // this thread may not block (Atomics.wait throws there)
+    return false;
+  }
+}
 
 // Int32 indices of the queue's words (squeue.h LAYOUT), read once.
 const kReserved = queueLayout.reserved;
@@ -162,6 +189,14 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
   /** Whether dequeue() / enqueueAsync() in this thread poll before sleeping (#waitLoop). */
   #pollTake = true;
   #pollPut = true;
+  /**
+   * Items this object took / added since its last wait began, and whether its last wait was
+   * answered by a nap: either makes the next wait on that side nap first (#waitLoop).
+   */
+  #runTake = 0;
+  #runPut = 0;
+  #napTake = false;
+  #napPut = false;
 
   /**
    * @throws RingpoolTypeError ERR_RINGPOOL_INVALID_ARG_TYPE, RingpoolRangeError ERR_RINGPOOL_OUT_OF_RANGE
@@ -343,6 +378,7 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
       const out = readScratch();
       const r = native.squeueDequeueMany(this.#i32, out, n - items.length);
       const count = typeof r === 'number' ? r : r[0];
+      this.#runTake += typeof r === 'number' ? count : count + 1;
       const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
       for (let i = 0, p = 0; i < count; i++) {
         const len = dv.getUint32(p, true);
@@ -477,6 +513,7 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
       Atomics.add(w, kNeSeq, 1);
       native.notify(this.#i32, kNeSeq, 1);
     }
+    this.#runPut++;
     return kQueued;
   }
 
@@ -509,6 +546,7 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
         pos = now;
       }
     }
+    this.#runTake++;
     // The slot is ours until the releasing store. No loop and no call into JS until then.
     const len = w[si + 1]!;
     if ((len & kInfoRef) !== 0 || len > this.#inlineMax) {
@@ -553,6 +591,12 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
     return decodeValue(out, 0, len);
   }
 
+  /** Whether this side of the queue (in this object) streams: see kNapMs. */
+  #streaming(consumer: boolean): boolean {
+    if (this.#capacity < kNapMinCapacity) return false;
+    return consumer ? this.#runTake >= kBatch || this.#napTake : this.#runPut >= kBatch || this.#napPut;
+  }
+
   /**
    * Whether the record at position head + k - 1 is published (with one producer, so are the
    * ones before it; with several, a guess, which is all #waitLoop needs).
@@ -576,7 +620,10 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
   #put(bytes: Uint8Array, lens: Uint32Array, n: number, what: string): boolean {
     for (;;) {
       const r = native.squeueEnqueue(this.#i32, bytes, lens, n); // the C core: any size, many at once
-      if (r === 0) return true;
+      if (r === 0) {
+        this.#runPut += n;
+        return true;
+      }
       if (r > 0) {
         growRegion(this.handle, r, what);
         continue;
@@ -592,6 +639,7 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
     const out = readScratch();
     const r = native.squeueDequeue(this.#i32, out);
     if (r === -1) return kNone;
+    this.#runTake++;
     if (typeof r === 'number') return decodeValue(out, 0, r);
     noteLargeValue(r.length);
     return decodeValue(r, 0, r.length);
@@ -605,13 +653,52 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
     const what = consumer ? 'SharedQueue.dequeue' : 'SharedQueue.enqueueAsync';
     const deadline = timeout === Infinity ? Infinity : performance.now() + timeout;
     if (signal?.aborted) throw new AbortError(signal.reason);
+    // true once this call has napped, or may not: see kNapMs. Decided when it first has to wait.
+    let napped = false;
+    // A streaming producer that finds the queue (nearly) full naps before it adds: adding
+    // each place the consumer frees as it appears would keep both on the same lines.
+    if (!consumer && this.#streaming(false) && !this.#placesFree(kBatch)) {
+      this.#runPut = 0;
+      napped = true;
+      if (nap(kNapMs)) {
+        const r = attempt();
+        this.#napPut = r !== kNone;
+        if (r !== kNone) return r;
+      }
+    }
+    let first = true;
+    let streaming = false;
     for (;;) {
       let r = attempt();
       if (r !== kNone) return r;
+      if (first) {
+        // A wait starts: the run of this side ends here.
+        first = false;
+        streaming = this.#streaming(consumer);
+        if (!streaming) napped = true;
+        if (consumer) this.#runTake = 0;
+        else this.#runPut = 0;
+      }
+      // A side that streams is busy, whatever its last sleep said.
+      const hot = streaming || (consumer ? this.#pollTake : this.#pollPut);
+      // Streaming (a run since the last wait, or a nap answered it): nap once (see kNapMs).
+      // Nothing after a nap means the other side has stopped: no polling then, sleep.
+      let polled = false;
+      if (!napped && hot) {
+        napped = true;
+        if (nap(kNapMs)) {
+          r = attempt();
+          const ok = r !== kNone;
+          if (consumer) this.#napTake = ok;
+          else this.#napPut = ok;
+          if (ok) return r;
+          polled = true;
+        }
+      }
       // Poll briefly while the other side is busy (it is usually mid-operation): a wake-up
       // through the event loop costs 15-30 µs on both sides. Bounded by kSpinMs, so the
       // event loop stays responsive; skipped when the queue has been idle.
-      if (consumer ? this.#pollTake : this.#pollPut) {
+      if (!polled && hot) {
         // Attempts at growing gaps, waiting in between on the clock alone: every attempt
         // reads lines the other side writes (the slot at head, or the released counter),
         // and back-to-back attempts would make that side miss on each of its own writes.
@@ -658,9 +745,9 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
       }
       if (outcome === 'aborted') throw new AbortError(signal?.reason);
       // Busy when the wake-up came soon: then the next wait polls first.
-      const hot = outcome !== 'timed-out' && performance.now() - slept < kHotMs;
-      if (consumer) this.#pollTake = hot;
-      else this.#pollPut = hot;
+      const busy = outcome !== 'timed-out' && performance.now() - slept < kHotMs;
+      if (consumer) this.#pollTake = busy;
+      else this.#pollPut = busy;
       if (outcome === 'timed-out') {
         r = attempt();
         if (r !== kNone) return r;

@@ -88,7 +88,9 @@ describe('SharedQueue', function () {
     q.close(); // idempotent
   });
 
-  for (const [producers, consumers, capacity, mixed] of [[1, 1, 1], [3, 2, 2], [2, 3, 64], [4, 4, 16], [3, 3, 8, true]]) {
+  // Capacities of 1,024 and more: streaming sides nap (shared-queue.ts kNapMs) on an empty
+  // or full queue instead of polling.
+  for (const [producers, consumers, capacity, mixed] of [[1, 1, 1], [3, 2, 2], [2, 3, 64], [4, 4, 16], [3, 3, 8, true], [1, 1, 1024], [2, 2, 4096], [2, 2, 1024, true]]) {
     it(`${producers} producers x ${consumers} consumers, capacity ${capacity}${mixed ? ', records in slots and blocks' : ''}: no loss, no duplicate, per-producer order`, async () => {
       const q = new SharedQueue({ capacity });
       const n = Math.floor(4000 / producers);
@@ -125,6 +127,20 @@ describe('SharedQueue', function () {
     }
     ping.close();
     assert.equal(await echo.result, 3000);
+  });
+
+  it('a streaming consumer whose producer pauses still gets the next item; so does a streaming producer waiting for room', async () => {
+    // Runs of thousands of items make both sides nap when the queue runs empty (full); a nap
+    // that finds nothing must fall through to a wait that the next item (place) ends.
+    const q = new SharedQueue({ capacity: 1024 });
+    const ctl = new SharedQueue({ capacity: 4 });
+    const producer = startJob('produceInRounds', { queue: q, ctl, rounds: 4, n: 5000 });
+    for (let round = 0; round < 4; round++) {
+      for (let i = 0; i < 5000; i++) assert.deepEqual(await q.dequeue(), { round, i });
+      assert.equal(q.size, 0);
+      ctl.enqueue(round); // the producer waits for this before its next round
+    }
+    assert.equal(await producer.result, 20000);
   });
 
   it('travels through workerData and from(handle)', async () => {

@@ -369,6 +369,60 @@ describe('codec', function () {
       assert.deepEqual(Object.keys(d.readValue()), ['val', 'id']);
     });
 
+    it("the encoder's shape writer gives the general path's bytes, ids and getter calls", function () {
+      // A fresh Encoder writes with the general path; a warmed one (same key sequence written
+      // three times in a row) with the shape's writer. Their bytes must be the same.
+      const generalBytes = (v) => {
+        const e = new Encoder();
+        e.writeValue(v);
+        return Buffer.from(e.bytes());
+      };
+      const values = [
+        0, -0, 1, -128, 127, 128, -129, 2 ** 31 - 1, -(2 ** 31), 2 ** 31, 0.1, NaN, Infinity, -Infinity,
+        '', 'item', 'x'.repeat(12), 'x'.repeat(13), 'y'.repeat(85), 'y'.repeat(86), 'é', '\ud800', 'a\u0000b',
+        true, false, null, undefined, 5n, [1], { n: 1 }, new Date(0),
+      ];
+      const warm = new Encoder();
+      for (const v of values) {
+        for (let k = 0; k < 4; k++) {
+          const rec = { id: k, val: v, 'a key': 'k' };
+          warm.reset();
+          warm.writeValue(rec);
+          assert.deepEqual(Buffer.from(warm.bytes()), generalBytes(rec), `value ${String(v)}, write ${k + 1}`);
+        }
+      }
+      // A flat object met twice in one value: the second time it is a back-reference.
+      const o = { a: 1, b: 'two' };
+      for (let k = 0; k < 4; k++) {
+        const out = roundTrip([o, { a: 2, b: 'x' }, o]); // from k = 1, o is written by the writer
+        assert.equal(out[0], out[2]);
+        assert.deepStrictEqual(out, [{ a: 1, b: 'two' }, { a: 2, b: 'x' }, { a: 1, b: 'two' }]);
+        roundTrip({ a: 0, b: '' }); // keeps {a, b} the encoder's last shape
+      }
+      // Getters run once per write, in key order; an inherited enumerable key is left out.
+      const calls = [];
+      const withGetters = () => ({
+        get p() { calls.push('p'); return 1; },
+        get q() { calls.push('q'); return 'q'; },
+      });
+      for (let k = 0; k < 4; k++) assert.deepStrictEqual(roundTrip(withGetters()), { p: 1, q: 'q' });
+      assert.deepEqual(calls, ['p', 'q', 'p', 'q', 'p', 'q', 'p', 'q']);
+      const proto = { inherited: 1 };
+      for (let k = 0; k < 4; k++) {
+        const child = Object.assign(Object.create(proto), { a: 1, b: 2 });
+        assert.deepStrictEqual(roundTrip({ a: 1, b: 2 }), { a: 1, b: 2 });
+        assert.deepStrictEqual(roundTrip(child), { a: 1, b: 2 }); // general path (not a plain object)
+      }
+      // Same keys, but one is inherited: not the shape, so the general path leaves it out.
+      Object.defineProperty(Object.prototype, 'zz', { value: 9, enumerable: true, configurable: true, writable: true });
+      try {
+        for (let k = 0; k < 4; k++) assert.deepStrictEqual(roundTrip({ yy: 1, zz: 2 }), { yy: 1, zz: 2 });
+        for (let k = 0; k < 2; k++) assert.deepStrictEqual(roundTrip({ yy: 1 }), { yy: 1 });
+      } finally {
+        delete Object.prototype.zz;
+      }
+    });
+
     it('many distinct key sequences (past the shape table) still decode exactly', function () {
       for (let k = 0; k < 2; k++) {
         for (let i = 0; i < 2000; i++) {
