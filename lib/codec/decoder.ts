@@ -11,7 +11,7 @@ import { readErrorBody } from './error-codec';
 import { deserializeFallback } from './fallback';
 import { kReadNested, kRegister, type DecoderInternals } from './internal';
 import { asciiShort, cachedAscii, kMaxCached, latin1Slice, ucs2Slice, utf8Slice } from './strings';
-import { kMaxKeys, readEnd, shapeFor, type Shape } from './shapes';
+import { kMaxKeys, shapeFor, type Shape } from './shapes';
 import { Tag } from './tags';
 import { makeView } from './views';
 
@@ -49,14 +49,6 @@ export class Decoder implements DecoderInternals {
   readonly #recent: Shape[] = [];
   #lastShape: Shape | null = null;
   #nextRecent = 0;
-  /**
-   * A string of n bytes at #mem[p] for a shape reader (shapes.ts): ASCII8 longer than the
-   * string cache takes, or UTF8_8; what #ascii / #utf8 make of the same bytes.
-   */
-  readonly #strAt = (tag: number, p: number, n: number): string => {
-    if (tag !== Tag.Ascii8) return utf8Slice.call(this.#textView(), p, p + n);
-    return n > kShortAscii ? latin1Slice.call(this.#textView(), p, p + n) : asciiShort(this.#mem, p, n);
-  };
   /** The bytes last given to reset() and their byteOffset: same bytes, no view rebuilt. */
   #last: Uint8Array = kEmpty;
 
@@ -323,19 +315,9 @@ export class Decoder implements DecoderInternals {
     let i = 0;
     let pending = false; // keys[i] read, its value not
     if (n <= kMaxKeys) {
-      // Records of one shape usually follow each other: the last shape's reader tries the
-      // whole body first (key bytes compared as constants, values read inline), then its
-      // keys are compared with the bytes, which costs less than the string cache's hash.
+      // Records of one shape usually follow each other: the last shape's keys are compared
+      // with the bytes first, which costs less than the string cache's hash.
       const last = this.#lastShape;
-      if (last !== null && last.read !== null && last.keys.length === n) {
-        const o = last.read(this.#mem, this.#view, this.#pos, this.#end, cachedAscii, this.#strAt);
-        if (o !== null) {
-          this.#pos = readEnd.pos;
-          if (top) this.#nrefs = id;
-          else this.#refs[id] = o;
-          return o;
-        }
-      }
       const guess = last !== null && last.keys.length === n ? last.keys : null;
       for (; i < n; i++) {
         const tag = this.readU8();

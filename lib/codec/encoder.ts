@@ -12,7 +12,6 @@ import { writeErrorBody, writeThrownValue } from './error-codec';
 import { cloneErrorFor, serializeFallback } from './fallback';
 import { kIds, kWriteErrorTop, kWriteFallback, kWriteNested, type EncoderInternals } from './internal';
 import { ObjectIds } from './object-ids';
-import { kMaxKeys, shapeFor, type Shape } from './shapes';
 import { isWellFormed, writeUtf16Units, writeUtf8Tail } from './strings';
 import { Tag, kExactLengthFrom, kMaxDepth, kShortString } from './tags';
 import { isShared, viewKind } from './views';
@@ -39,18 +38,6 @@ export class Encoder implements EncoderInternals {
   readonly #minBytes: number;
   /** Ids of the objects of the top-level value being written; empty between top-level writes. */
   readonly #ids = new ObjectIds();
-  /**
-   * Shapes (shapes.ts) of plain objects with simple primitive values written by the general
-   * path: the last one's writer is tried first for every plain object. #keys collects the
-   * keys of the object being written; #prevFirst / #prevCount describe the last flat object
-   * the general path wrote, so that only a key sequence seen twice in a row is looked up.
-   */
-  #lastShape: Shape | null = null;
-  readonly #recent: Shape[] = [];
-  #nextRecent = 0;
-  readonly #keys: string[] = [];
-  #prevFirst: string | undefined = undefined;
-  #prevCount = -1;
   get [kIds](): ObjectIds {
     return this.#ids;
   }
@@ -371,40 +358,23 @@ export class Encoder implements EncoderInternals {
   }
 
   #writePlain(o: Record<string, unknown>, depth: number): void {
-    // Objects of one shape usually follow each other: its writer does the whole object with
-    // the key bytes as constants, or gives up having changed nothing but bytes past #pos.
-    const last = this.#lastShape;
-    if (last !== null) {
-      this.#ensure(last.writeMax);
-      const end = last.write!(o, this.#buf, this.#view, this.#pos);
-      if (end >= 0) {
-        // No child objects were met, so registering it now gives it the id it gets below.
-        if (depth !== 0) this.#ids.add(o);
-        this.#pos = end;
-        return;
-      }
-    }
     // The top-level object (depth 0) takes its id (0) only when a child object is met:
     // nothing outside it can refer to it, and a flat record then never touches the ids.
     let unregistered = depth === 0;
     if (!unregistered) this.#ids.add(o);
     this.#head(Tag.Object, 0, 0);
     const countAt = this.#pos - 4;
-    const keys = this.#keys;
     let n = 0;
-    let flat = true; // every value a simple primitive so far
     // for-in + hasOwnProperty (same keys, same order as Object.keys) is several times
     // faster than Object.keys: V8 walks the enum cache and loads fields by index.
     for (const k in o) {
       if (!hasOwnProperty.call(o, k)) continue;
       this.#writeStr(k);
-      if (n < kMaxKeys) keys[n] = k;
       const v = o[k];
       // Numbers and strings inline (monomorphic, no dispatch); the rest through #write.
       if (typeof v === 'number') this.#writeNumber(v);
       else if (typeof v === 'string') this.#writeStr(v);
       else {
-        if (typeof v === 'object' ? v !== null : typeof v !== 'boolean' && v !== undefined) flat = false;
         if (unregistered && typeof v === 'object' && v !== null) {
           this.#ids.add(o);
           unregistered = false;
@@ -414,35 +384,6 @@ export class Encoder implements EncoderInternals {
       n++;
     }
     this.#view.setUint32(countAt, n, true);
-    if (flat && n <= kMaxKeys) this.#learn(n);
-  }
-
-  /** After the general path wrote a flat object with keys #keys[0, n): makes its shape the last one, if it has one. */
-  #learn(n: number): void {
-    const keys = this.#keys;
-    const recent = this.#recent;
-    for (let r = 0; r < recent.length; r++) {
-      const sk = recent[r]!.keys;
-      if (sk.length !== n) continue;
-      let j = 0;
-      while (j < n && sk[j] === keys[j]) j++;
-      if (j === n) {
-        this.#lastShape = recent[r]!;
-        return;
-      }
-    }
-    // The shape table is consulted only for a key sequence that looks like the previous
-    // one (same count, same first key): objects with ever-new keys do not pay for it.
-    const first = n > 0 ? keys[0] : undefined;
-    const again = n === this.#prevCount && first === this.#prevFirst;
-    this.#prevCount = n;
-    this.#prevFirst = first;
-    if (!again) return;
-    const s = shapeFor(keys, n);
-    if (s === null || s.write === null) return;
-    if (recent.length < 4) recent.push(s);
-    else recent[this.#nextRecent++ % 4] = s;
-    this.#lastShape = s;
   }
 
   #writeMap(m: Map<unknown, unknown>, depth: number): void {
