@@ -41,6 +41,8 @@ interface Attach {
   readonly [kAttach]: SharedArrayBuffer;
 }
 const kNone = Symbol('none');
+/** #napAttempt: no nap was taken (blocking waits are not allowed in this thread). */
+const kNoNap = Symbol('no nap');
 const kOne = new Uint32Array(1);
 /**
  * Polling before a waiter registers and sleeps: at most kSpinMs (about what waking a
@@ -591,6 +593,18 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
     return decodeValue(out, 0, len);
   }
 
+  /**
+   * One nap, then one attempt, remembering whether the nap was answered (#streaming):
+   * the attempt's result, or kNoNap where this thread may not block.
+   */
+  #napAttempt(consumer: boolean, attempt: () => unknown): unknown {
+    if (!nap(kNapMs)) return kNoNap;
+    const r = attempt();
+    if (consumer) this.#napTake = r !== kNone;
+    else this.#napPut = r !== kNone;
+    return r;
+  }
+
   /** Whether this side of the queue (in this object) streams: see kNapMs. */
   #streaming(consumer: boolean): boolean {
     if (this.#capacity < kNapMinCapacity) return false;
@@ -660,11 +674,8 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
     if (!consumer && this.#streaming(false) && !this.#placesFree(kBatch)) {
       this.#runPut = 0;
       napped = true;
-      if (nap(kNapMs)) {
-        const r = attempt();
-        this.#napPut = r !== kNone;
-        if (r !== kNone) return r;
-      }
+      const r = this.#napAttempt(false, attempt);
+      if (r !== kNone && r !== kNoNap) return r;
     }
     let first = true;
     let streaming = false;
@@ -686,14 +697,9 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
       let polled = false;
       if (!napped && hot) {
         napped = true;
-        if (nap(kNapMs)) {
-          r = attempt();
-          const ok = r !== kNone;
-          if (consumer) this.#napTake = ok;
-          else this.#napPut = ok;
-          if (ok) return r;
-          polled = true;
-        }
+        r = this.#napAttempt(consumer, attempt);
+        if (r !== kNone && r !== kNoNap) return r;
+        polled = r === kNone;
       }
       // Poll briefly while the other side is busy (it is usually mid-operation): a wake-up
       // through the event loop costs 15-30 µs on both sides. Bounded by kSpinMs, so the
