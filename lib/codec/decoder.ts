@@ -403,8 +403,17 @@ export class Decoder implements DecoderInternals {
   }
 }
 
-/** o[k] = v as structured clone defines it: an own data property, also for `__proto__`. */
+/** Taken at load, like FunctionCtor in shapes.ts: later changes to these globals do not reach the decoder. */
+const ObjectProto = Object.prototype;
+const defineProperty = Object.defineProperty;
+
+/**
+ * o[k] = v as structured clone defines it: an own data property. `o` is a fresh plain object,
+ * so `o[k] = v` does that unless Object.prototype has k (`__proto__`, or a setter or read-only
+ * property that some code added there): then the property is defined, so that no inherited
+ * setter runs and no read-only key makes the assignment throw.
+ */
 function setOwn(o: Record<string, unknown>, k: string, v: unknown): void {
-  if (k === '__proto__') Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
+  if (k in ObjectProto) defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
   else o[k] = v;
 }

@@ -222,6 +222,33 @@ describe('codec', function () {
       assert.equal({}.x, undefined);
     });
 
+    it('makes own data properties even where Object.prototype has a setter or a read-only key of that name', function () {
+      let setterCalls = 0;
+      Object.defineProperty(Object.prototype, 'rpSetterKey', { set() { setterCalls++; }, get() { return 'inherited'; }, enumerable: true, configurable: true });
+      Object.defineProperty(Object.prototype, 'rpReadOnlyKey', { value: 'inherited', writable: false, enumerable: true, configurable: true });
+      try {
+        // Every way #readObject builds an object: key by key (a first sighting, and an object
+        // with an object value), and by a shape (second sighting of an all-primitive record).
+        const inputs = [];
+        for (let round = 0; round < 3; round++) {
+          inputs.push(JSON.parse(`{"rpSetterKey": ${round}, "rpReadOnlyKey": "own ${round}"}`));
+          inputs.push(JSON.parse(`{"rpSetterKey": {"n": ${round}}, "rpReadOnlyKey": [${round}]}`));
+        }
+        for (const input of inputs) {
+          const out = roundTrip(input);
+          for (const k of ['rpSetterKey', 'rpReadOnlyKey']) {
+            const d = Object.getOwnPropertyDescriptor(out, k);
+            assert.ok(d, `${k} is an own property of ${JSON.stringify(input)}`);
+            assert.deepStrictEqual(d, { value: input[k], writable: true, enumerable: true, configurable: true });
+          }
+        }
+        assert.equal(setterCalls, 0, 'the inherited setter is never called');
+      } finally {
+        delete Object.prototype.rpSetterKey;
+        delete Object.prototype.rpReadOnlyKey;
+      }
+    });
+
     it('reads getters once and skips symbol keys and non-enumerable properties', function () {
       let calls = 0;
       const o = { get g() { calls++; return 7; }, [Symbol('s')]: 1 };
