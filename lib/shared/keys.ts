@@ -27,11 +27,14 @@ const textDecoder = new TextDecoder('utf-8', { fatal: false });
 export class KeyBuffer {
   bytes: Uint8Array = new Uint8Array(256);
   length = 0;
+  /** Counts encode() calls, so that a caller that ran user code in between can tell its key was overwritten. */
+  uses = 0;
   readonly #f64 = new Float64Array(1);
   readonly #f64b = new Uint8Array(this.#f64.buffer);
 
   /** Encodes key; throws a TypeError / RangeError with an ERR_RINGPOOL_* code for bad keys. */
   encode(key: unknown, what: string): number {
+    this.uses++;
     if (typeof key === 'string') {
       if (key.length > mapLayout.maxKey) this.#tooLong(what);
       this.#string(key);

@@ -182,8 +182,12 @@ export class SharedMap<K extends SharedKey = SharedKey, V = unknown> implements 
       tx.set(this, key, value, 'SharedMap.set');
       return this;
     }
-    const klen = keyBuf.encode(key, 'SharedMap.set');
-    this.#store(keyBuf.bytes, klen, encodeValue(value, 'SharedMap.set'), 'SharedMap.set');
+    let klen = keyBuf.encode(key, 'SharedMap.set'); // a bad key throws before the value's getters run
+    const uses = keyBuf.uses;
+    const bytes = encodeValue(value, 'SharedMap.set');
+    // A getter of the value used keyBuf (another set, a get): encode the key again.
+    if (keyBuf.uses !== uses) klen = keyBuf.encode(key, 'SharedMap.set');
+    this.#store(keyBuf.bytes, klen, bytes, 'SharedMap.set');
     return this;
   }
 

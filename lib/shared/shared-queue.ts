@@ -22,7 +22,7 @@ import { QueueClosedError, fullError, tooLargeError } from './errors';
 import { native, queueLayout } from './native-shared';
 import { assertRegion, createRegion, growRegion, kDefaults, maxBytesOf, readRegionOptions, type RegionOptions } from './region';
 import { assertNoTx } from './transaction';
-import { decodeValue, encodeValue, noteLargeValue, readScratch } from './values';
+import { decodeValue, encodeValue, encodeValues, noteLargeValue, readScratch } from './values';
 
 export interface SharedQueueOptions extends RegionOptions {
   /** Most items the queue holds at once (an integer from 1 to 2^24). */
@@ -302,23 +302,9 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
     if (xs === null || typeof (xs as { [Symbol.iterator]?: unknown })?.[Symbol.iterator] !== 'function') {
       throw new RingpoolTypeError('ERR_RINGPOOL_INVALID_ARG_TYPE', `SharedQueue.enqueueMany: expected an iterable, got ${describe(xs)}`);
     }
-    const parts: Uint8Array[] = [];
-    let total = 0;
-    for (const x of xs) {
-      const b = encodeValue(x, 'SharedQueue.enqueueMany').slice();
-      parts.push(b);
-      total += b.length;
-    }
-    if (parts.length === 0) return;
-    const buf = new Uint8Array(total);
-    const lens = new Uint32Array(parts.length);
-    let p = 0;
-    parts.forEach((b, i) => {
-      buf.set(b, p);
-      p += b.length;
-      lens[i] = b.length;
-    });
-    if (!this.#put(buf, lens, parts.length, 'SharedQueue.enqueueMany')) throw new QueueFullError(this.#capacity);
+    const { bytes, lens, count } = encodeValues(xs, 'SharedQueue.enqueueMany');
+    if (count === 0) return;
+    if (!this.#put(bytes, lens, count, 'SharedQueue.enqueueMany')) throw new QueueFullError(this.#capacity);
   }
 
   /** Resolves once x is queued, waiting for room without blocking the thread. */

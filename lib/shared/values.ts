@@ -16,21 +16,90 @@ export function readScratch(): Uint8Array {
   return scratch;
 }
 
+/**
+ * Whether this thread's encoder is in use. Encoding runs user code (a getter of the value, the
+ * iterator given to encodeValues) that may itself store a value, e.g. SharedMap.set inside a
+ * getter; that nested encode gets an encoder of its own so the outer record stays whole.
+ */
+let busy = false;
+
 /** Encodes v; the returned view is valid until the next encodeValue. Throws DataCloneError. */
 export function encodeValue(v: unknown, what: string): Uint8Array {
-  encoder.reset();
+  if (busy) return writeOne(new Encoder(256), v, what);
+  busy = true;
   try {
-    encoder.writeValue(v);
+    encoder.reset();
+    return writeOne(encoder, v, what);
+  } finally {
+    busy = false;
+  }
+}
+
+function writeOne(e: Encoder, v: unknown, what: string): Uint8Array {
+  try {
+    e.writeValue(v);
   } catch (err) {
-    if (err instanceof NeedsPortError) {
-      throw new DataCloneError(
-        `${what}: the value holds a SharedArrayBuffer, a view of one, or a host object (MessagePort, KeyObject, ...); ` +
-          'shared collections store copies of values, so these cannot be stored',
-      );
-    }
+    if (err instanceof NeedsPortError) throw new DataCloneError(portMessage(what));
     throw err;
   }
-  return encoder.bytes();
+  return e.bytes();
+}
+
+export interface EncodedValues {
+  /** The records back to back. */
+  bytes: Uint8Array;
+  /** lens[i]: the length of the i-th record. */
+  lens: Uint32Array;
+  count: number;
+}
+
+/**
+ * Encodes every value of xs, one after another. The result is valid until the next encode.
+ * Throws as encodeValue does.
+ */
+export function encodeValues(xs: Iterable<unknown>, what: string): EncodedValues {
+  if (busy) return writeMany(new Encoder(256), new Uint32Array(16), xs, what);
+  busy = true;
+  try {
+    encoder.reset();
+    const out = writeMany(encoder, manyLens, xs, what);
+    if (out.lens.buffer !== manyLens.buffer) manyLens = new Uint32Array(out.lens.buffer);
+    return out;
+  } finally {
+    busy = false;
+  }
+}
+
+/** Lengths of encodeValues' records (grown as needed, kept for the next call). */
+let manyLens: Uint32Array = new Uint32Array(256);
+
+function writeMany(e: Encoder, lens: Uint32Array, xs: Iterable<unknown>, what: string): EncodedValues {
+  let count = 0;
+  let start = e.mark();
+  for (const x of xs) {
+    try {
+      e.writeValue(x);
+    } catch (err) {
+      if (err instanceof NeedsPortError) throw new DataCloneError(portMessage(what));
+      throw err;
+    }
+    const end = e.mark();
+    if (count === lens.length) {
+      const grown = new Uint32Array(lens.length * 2);
+      grown.set(lens);
+      lens = grown;
+    }
+    lens[count++] = end - start;
+    start = end;
+  }
+  return { bytes: e.bytes(), lens: lens.subarray(0, count), count };
+}
+
+function portMessage(what: string): string {
+  return (
+    `${what}: the value holds a SharedArrayBuffer, a view of one, or a host object (MessagePort, KeyObject, ...); ` +
+    'shared collections store copies of values, so these cannot be stored'
+  );
 }
 
 /** A private copy of encodeValue's result (for values kept across other encodes). */

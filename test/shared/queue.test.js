@@ -39,6 +39,50 @@ describe('SharedQueue', function () {
     assert.equal(q.tryDequeue(), 'x'.repeat(200000));
   });
 
+  it('enqueueMany: many items of mixed sizes in one call, in order', () => {
+    const q = new SharedQueue({ capacity: 2048 });
+    const items = [];
+    // More than enqueueMany's first length table (256), some too long for a slot (block records).
+    for (let i = 0; i < 1500; i++) items.push(i % 97 === 0 ? { i, big: 'b'.repeat(3000 + i) } : { i, tag: `t${i % 7}` });
+    q.enqueueMany(items);
+    q.enqueueMany(new Set(['from a set', 'second']));
+    assert.equal(q.size, 1502);
+    for (const want of items) assert.deepStrictEqual(q.tryDequeue(), want);
+    assert.equal(q.tryDequeue(), 'from a set');
+    assert.equal(q.tryDequeue(), 'second');
+    assert.equal(q.tryDequeue(), undefined);
+  });
+
+  it('a getter or an iterator that stores values elsewhere while an item is encoded leaves both whole', () => {
+    const q = new SharedQueue({ capacity: 16 });
+    const m = new rp.SharedMap();
+    const item = {
+      a: 'first',
+      get b() {
+        m.set('from getter', { nested: 'a value long enough to overwrite the item', n: [1, 2, 3] });
+        q.enqueue('queued by a getter');
+        return 'second';
+      },
+      c: [3, 'third'],
+    };
+    q.enqueue(item);
+    assert.deepStrictEqual(q.tryDequeue(), 'queued by a getter');
+    assert.deepStrictEqual(q.tryDequeue(), { a: 'first', b: 'second', c: [3, 'third'] });
+    assert.deepStrictEqual(m.get('from getter'), { nested: 'a value long enough to overwrite the item', n: [1, 2, 3] });
+    function* items() {
+      yield { x: 1, s: 'one' };
+      m.set('from iterator', ['written', 'between', 'two', 'items']);
+      yield { y: 2, s: 'two' };
+    }
+    q.enqueueMany(items());
+    assert.deepStrictEqual(q.tryDequeue(), { x: 1, s: 'one' });
+    assert.deepStrictEqual(q.tryDequeue(), { y: 2, s: 'two' });
+    assert.deepStrictEqual(m.get('from iterator'), ['written', 'between', 'two', 'items']);
+    m.set('k', item);
+    assert.deepStrictEqual(m.get('k'), { a: 'first', b: 'second', c: [3, 'third'] });
+    assert.deepStrictEqual(q.tryDequeue(), 'queued by a getter');
+  });
+
   it('async waits: dequeue waits for an item, enqueueAsync for room; abort and timeout', async () => {
     const q = new SharedQueue({ capacity: 1 });
     const pending = q.dequeue();
