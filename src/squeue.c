@@ -355,10 +355,12 @@ uint32_t rp_squeue_clear(void *base, size_t len) {
 }
 
 uint32_t rp_squeue_size(const void *base) {
-  /* relaxed (both): a snapshot for reporting, clamped to the invariant. */
-  uint32_t h = atomic_load_explicit(A32(base, RP_SQUEUE_OFF_HEAD), memory_order_relaxed);
-  uint32_t t = atomic_load_explicit(A32(base, RP_SQUEUE_OFF_TAIL), memory_order_relaxed);
-  int32_t n = (int32_t)(t - h);
+  /* count = reserved - released (INVARIANTS): places in use, so capacity - size never
+   * overstates a lone producer's room. seq_cst, released first: every release it counts
+   * belongs to a reservation the later load of reserved counts too (not negative). */
+  uint32_t rel = atomic_load(A32(base, RP_SQUEUE_OFF_RELEASED));
+  uint32_t r = atomic_load(A32(base, RP_SQUEUE_OFF_RESERVED));
+  int32_t n = (int32_t)(r - rel);
   uint32_t cap = ro32(base, RP_SQUEUE_OFF_CAPACITY);
   if (n < 0) return 0;
   return (uint32_t)n > cap ? cap : (uint32_t)n;

@@ -177,7 +177,7 @@ int rp_squeue_closed(const void *base);
 /* Pops and releases everything there now; returns how many. */
 uint32_t rp_squeue_clear(void *base, size_t len);
 
-/* Records published or being published and not yet claimed (a snapshot in [0, capacity]). */
+/* Places in use, reserved - released (INVARIANTS): records queued, being added or being taken; a snapshot in [0, capacity]. */
 uint32_t rp_squeue_size(const void *base);
 
 #endif

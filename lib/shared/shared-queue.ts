@@ -257,9 +257,17 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
   }
 
   /** Items in the queue now (a snapshot while other threads work). */
+  /**
+   * Places in use: items queued, plus any being added or taken at this moment (squeue.h
+   * INVARIANTS, count). So `capacity - size` never overstates the room a lone producer has:
+   * enqueueMany of that many items succeeds.
+   */
   get size(): number {
     const w = this.#w;
-    const n = (Atomics.load(w, kTail) - Atomics.load(w, kHead)) | 0;
+    // released first: every release it counts belongs to a reservation the later load of
+    // reserved counts too, so the difference is not negative.
+    const rel = Atomics.load(w, kReleased);
+    const n = (Atomics.load(w, kReserved) - rel) | 0;
     return n < 0 ? 0 : n > this.#capacity ? this.#capacity : n;
   }
 

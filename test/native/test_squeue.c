@@ -145,6 +145,15 @@ static void test_basic(void) {
   CHECK(rp_squeue_size(q->base) == 2, "nothing added");
   CHECK(deq(q, out, sizeof out, &n) == 0 && n == 2 && memcmp(out, "bb", 2) == 0, "fifo 2");
   CHECK(rp_squeue_enqueue(q->base, atomic_load(&q->len), 2, two, lens, &need) == 0, "many");
+  /* A record claimed but not yet released still holds its place: size counts it, so
+   * capacity - size is never more room than an enqueue finds. */
+  uint32_t held;
+  CHECK(rp_squeue_pop(q->base, &held) == 0, "claim");
+  CHECK(rp_squeue_size(q->base) == 3, "a claimed record is still in use");
+  CHECK(enq(q, "e", 1) == RP_SQUEUE_FULL, "no room before the release");
+  CHECK(rp_squeue_release(q->base, atomic_load(&q->len), held) == 0, "release");
+  CHECK(rp_squeue_size(q->base) == 2, "released");
+  CHECK(enq(q, "e", 1) == 0, "room after the release");
   CHECK(rp_squeue_clear(q->base, atomic_load(&q->len)) == 3, "clear");
   CHECK(rp_squeue_size(q->base) == 0, "cleared");
   /* large record: length reported, caller's buffer untouched beyond cap */
