@@ -92,6 +92,26 @@ function nap(ms: number): boolean {
   }
 }
 
+/**
+ * One side of a queue object, its consumers or its producers: the words it sleeps on, and
+ * what it remembers between waits to choose how it waits next (#waitLoop).
+ */
+class Side {
+  /** Poll before sleeping: the last wake-up came soon (kHotMs). */
+  poll = true;
+  /** Items taken (added) since this side's last wait began. */
+  run = 0;
+  /** The last wait was answered by a nap. */
+  napAnswered = false;
+
+  constructor(
+    readonly consumer: boolean,
+    readonly waiters: number,
+    readonly seq: number,
+    readonly what: string,
+  ) {}
+}
+
 // Int32 indices of the queue's words (squeue.h LAYOUT), read once.
 const kReserved = queueLayout.reserved;
 const kReleased = queueLayout.released;
@@ -188,17 +208,9 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
   #inlineMax = 0;
   /** The run of items or places a polling side waits for (#waitLoop): kBatch, at most a quarter of the capacity. */
   #batch = 1;
-  /** Whether dequeue() / enqueueAsync() in this thread poll before sleeping (#waitLoop). */
-  #pollTake = true;
-  #pollPut = true;
-  /**
-   * Items this object took / added since its last wait began, and whether its last wait was
-   * answered by a nap: either makes the next wait on that side nap first (#waitLoop).
-   */
-  #runTake = 0;
-  #runPut = 0;
-  #napTake = false;
-  #napPut = false;
+  /** dequeue() and enqueueAsync() in this thread: how they wait (#waitLoop). */
+  readonly #takers = new Side(true, kNeWaiters, kNeSeq, 'SharedQueue.dequeue');
+  readonly #putters = new Side(false, kRoomWaiters, kRoomSeq, 'SharedQueue.enqueueAsync');
 
   /**
    * @throws RingpoolTypeError ERR_RINGPOOL_INVALID_ARG_TYPE, RingpoolRangeError ERR_RINGPOOL_OUT_OF_RANGE
@@ -256,7 +268,6 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
     return this.#capacity;
   }
 
-  /** Items in the queue now (a snapshot while other threads work). */
   /**
    * Places in use: items queued, plus any being added or taken at this moment (squeue.h
    * INVARIANTS, count). So `capacity - size` never overstates the room a lone producer has:
@@ -330,7 +341,7 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
       if (r !== kSlow) return r === kQueued ? true : kNone;
       return this.#put(bytes, lens, 1, 'SharedQueue.enqueueAsync') ? true : kNone;
     };
-    await this.#waitLoop(false, attempt, signal, timeout);
+    await this.#waitLoop(this.#putters, attempt, signal, timeout);
   }
 
   /** Removes and returns the oldest item, or undefined when the queue is empty. */
@@ -348,7 +359,7 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
     assertNoTx('SharedQueue.dequeue');
     const { signal, timeout } = readWaitOptions(options, 'SharedQueue.dequeue');
     const attempt = this.#inlineMax > 0 ? () => this.#takeFast() : () => this.#take();
-    return (await this.#waitLoop(true, attempt, signal, timeout)) as T;
+    return (await this.#waitLoop(this.#takers, attempt, signal, timeout)) as T;
   }
 
   /** Waits for at least one item, then takes up to n; [] when the queue is closed and empty. */
@@ -374,7 +385,7 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
       const out = readScratch();
       const r = native.squeueDequeueMany(this.#i32, out, n - items.length);
       const count = typeof r === 'number' ? r : r[0];
-      this.#runTake += typeof r === 'number' ? count : count + 1;
+      this.#takers.run += typeof r === 'number' ? count : count + 1;
       const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
       for (let i = 0, p = 0; i < count; i++) {
         const len = dv.getUint32(p, true);
@@ -509,7 +520,7 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
       Atomics.add(w, kNeSeq, 1);
       native.notify(this.#i32, kNeSeq, 1);
     }
-    this.#runPut++;
+    this.#putters.run++;
     return kQueued;
   }
 
@@ -542,7 +553,7 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
         pos = now;
       }
     }
-    this.#runTake++;
+    this.#takers.run++;
     // The slot is ours until the releasing store. No loop and no call into JS until then.
     const len = w[si + 1]!;
     if ((len & kInfoRef) !== 0 || len > this.#inlineMax) {
@@ -591,18 +602,16 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
    * One nap, then one attempt, remembering whether the nap was answered (#streaming):
    * the attempt's result, or kNoNap where this thread may not block.
    */
-  #napAttempt(consumer: boolean, attempt: () => unknown): unknown {
+  #napAttempt(side: Side, attempt: () => unknown): unknown {
     if (!nap(kNapMs)) return kNoNap;
     const r = attempt();
-    if (consumer) this.#napTake = r !== kNone;
-    else this.#napPut = r !== kNone;
+    side.napAnswered = r !== kNone;
     return r;
   }
 
   /** Whether this side of the queue (in this object) streams: see kNapMs. */
-  #streaming(consumer: boolean): boolean {
-    if (this.#capacity < kNapMinCapacity) return false;
-    return consumer ? this.#runTake >= kBatch || this.#napTake : this.#runPut >= kBatch || this.#napPut;
+  #streaming(side: Side): boolean {
+    return this.#capacity >= kNapMinCapacity && (side.run >= kBatch || side.napAnswered);
   }
 
   /**
@@ -629,7 +638,7 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
     for (;;) {
       const r = native.squeueEnqueue(this.#i32, bytes, lens, n); // the C core: any size, many at once
       if (r === 0) {
-        this.#runPut += n;
+        this.#putters.run += n;
         return true;
       }
       if (r > 0) {
@@ -647,58 +656,48 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
     const out = readScratch();
     const r = native.squeueDequeue(this.#i32, out);
     if (r === -1) return kNone;
-    this.#runTake++;
+    this.#takers.run++;
     if (typeof r === 'number') return decodeValue(out, 0, r);
     noteLargeValue(r.length);
     return decodeValue(r, 0, r.length);
   }
 
   /** ring.h SLEEPING on the queue's words (consumers: notEmpty; producers: room). */
-  async #waitLoop(consumer: boolean, attempt: () => unknown, signal: AbortSignal | undefined, timeout: number): Promise<unknown> {
+  async #waitLoop(side: Side, attempt: () => unknown, signal: AbortSignal | undefined, timeout: number): Promise<unknown> {
     const i32 = this.#i32;
-    const waiters = consumer ? queueLayout.notEmptyWaiters : queueLayout.roomWaiters;
-    const seqIndex = consumer ? queueLayout.notEmptySeq : queueLayout.roomSeq;
-    const what = consumer ? 'SharedQueue.dequeue' : 'SharedQueue.enqueueAsync';
+    const { consumer, waiters, seq: seqIndex, what } = side;
     const deadline = timeout === Infinity ? Infinity : performance.now() + timeout;
     if (signal?.aborted) throw new AbortError(signal.reason);
-    // true once this call has napped, or may not: see kNapMs. Decided when it first has to wait.
-    let napped = false;
     // A streaming producer that finds the queue (nearly) full naps before it adds: adding
     // each place the consumer frees as it appears would keep both on the same lines.
-    if (!consumer && this.#streaming(false) && !this.#placesFree(kBatch)) {
-      this.#runPut = 0;
-      napped = true;
-      const r = this.#napAttempt(false, attempt);
+    const preNapped = !consumer && this.#streaming(side) && !this.#placesFree(this.#batch);
+    if (preNapped) {
+      side.run = 0;
+      const r = this.#napAttempt(side, attempt);
       if (r !== kNone && r !== kNoNap) return r;
     }
-    let first = true;
-    let streaming = false;
+    let r = attempt();
+    if (r !== kNone) return r;
+    // A wait starts: the run of this side ends here. A side that streams (a run since its
+    // last wait, or a nap answered that wait) naps once (see kNapMs) and is busy, whatever
+    // its last sleep said.
+    const streaming = this.#streaming(side);
+    side.run = 0;
+    let napped = preNapped || !streaming; // true once this call has napped, or need not
     for (;;) {
-      let r = attempt();
-      if (r !== kNone) return r;
-      if (first) {
-        // A wait starts: the run of this side ends here.
-        first = false;
-        streaming = this.#streaming(consumer);
-        if (!streaming) napped = true;
-        if (consumer) this.#runTake = 0;
-        else this.#runPut = 0;
-      }
-      // A side that streams is busy, whatever its last sleep said.
-      const hot = streaming || (consumer ? this.#pollTake : this.#pollPut);
-      // Streaming (a run since the last wait, or a nap answered it): nap once (see kNapMs).
-      // Nothing after a nap means the other side has stopped: no polling then, sleep.
-      let polled = false;
-      if (!napped && hot) {
+      const hot = streaming || side.poll;
+      let napMissed = false;
+      if (!napped) {
         napped = true;
-        r = this.#napAttempt(consumer, attempt);
+        r = this.#napAttempt(side, attempt);
         if (r !== kNone && r !== kNoNap) return r;
-        polled = r === kNone;
+        // Nothing after a nap means the other side has stopped: no polling then, sleep.
+        napMissed = r === kNone;
       }
       // Poll briefly while the other side is busy (it is usually mid-operation): a wake-up
       // through the event loop costs 15-30 µs on both sides. Bounded by kSpinMs, so the
       // event loop stays responsive; skipped when the queue has been idle.
-      if (!polled && hot) {
+      if (hot && !napMissed) {
         // Attempts at growing gaps, waiting in between on the clock alone: every attempt
         // reads lines the other side writes (the slot at head, or the released counter),
         // and back-to-back attempts would make that side miss on each of its own writes.
@@ -745,14 +744,10 @@ export class SharedQueue<T = unknown> implements AsyncIterable<T> {
       }
       if (outcome === 'aborted') throw new AbortError(signal?.reason);
       // Busy when the wake-up came soon: then the next wait polls first.
-      const busy = outcome !== 'timed-out' && performance.now() - slept < kHotMs;
-      if (consumer) this.#pollTake = busy;
-      else this.#pollPut = busy;
-      if (outcome === 'timed-out') {
-        r = attempt();
-        if (r !== kNone) return r;
-        throw new TimeoutError(timeout, what);
-      }
+      side.poll = outcome !== 'timed-out' && performance.now() - slept < kHotMs;
+      r = attempt();
+      if (r !== kNone) return r;
+      if (outcome === 'timed-out') throw new TimeoutError(timeout, what);
     }
   }
 }

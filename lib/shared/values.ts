@@ -25,30 +25,20 @@ let busy = false;
 
 /** Encodes v; the returned view is valid until the next encodeValue. Throws DataCloneError. */
 export function encodeValue(v: unknown, what: string): Uint8Array {
-  if (busy) return writeOne(new Encoder(256), v, what);
+  if (busy) return writeChecked(new Encoder(256), v, what).bytes();
   busy = true;
   try {
     encoder.reset();
-    return writeOne(encoder, v, what);
+    return writeChecked(encoder, v, what).bytes();
   } finally {
     busy = false;
   }
 }
 
-function writeOne(e: Encoder, v: unknown, what: string): Uint8Array {
-  try {
-    e.writeValue(v);
-  } catch (err) {
-    if (err instanceof NeedsPortError) throw new DataCloneError(portMessage(what));
-    throw err;
-  }
-  return e.bytes();
-}
-
 export interface EncodedValues {
   /** The records back to back. */
   bytes: Uint8Array;
-  /** lens[i]: the length of the i-th record. */
+  /** lens[i], for i < count: the length of the i-th record. */
   lens: Uint32Array;
   count: number;
 }
@@ -63,27 +53,21 @@ export function encodeValues(xs: Iterable<unknown>, what: string): EncodedValues
   try {
     encoder.reset();
     const out = writeMany(encoder, manyLens, xs, what);
-    if (out.lens.buffer !== manyLens.buffer) manyLens = new Uint32Array(out.lens.buffer);
+    manyLens = out.lens; // grown or not, kept for the next call
     return out;
   } finally {
     busy = false;
   }
 }
 
-/** Lengths of encodeValues' records (grown as needed, kept for the next call). */
+/** The length table of encodeValues (grown as needed). */
 let manyLens: Uint32Array = new Uint32Array(256);
 
 function writeMany(e: Encoder, lens: Uint32Array, xs: Iterable<unknown>, what: string): EncodedValues {
   let count = 0;
   let start = e.mark();
   for (const x of xs) {
-    try {
-      e.writeValue(x);
-    } catch (err) {
-      if (err instanceof NeedsPortError) throw new DataCloneError(portMessage(what));
-      throw err;
-    }
-    const end = e.mark();
+    const end = writeChecked(e, x, what).mark();
     if (count === lens.length) {
       const grown = new Uint32Array(lens.length * 2);
       grown.set(lens);
@@ -92,14 +76,23 @@ function writeMany(e: Encoder, lens: Uint32Array, xs: Iterable<unknown>, what: s
     lens[count++] = end - start;
     start = end;
   }
-  return { bytes: e.bytes(), lens: lens.subarray(0, count), count };
+  return { bytes: e.bytes(), lens, count };
 }
 
-function portMessage(what: string): string {
-  return (
-    `${what}: the value holds a SharedArrayBuffer, a view of one, or a host object (MessagePort, KeyObject, ...); ` +
-    'shared collections store copies of values, so these cannot be stored'
-  );
+/** e.writeValue(v), reporting shared memory and host objects as collections do; returns e. */
+function writeChecked(e: Encoder, v: unknown, what: string): Encoder {
+  try {
+    e.writeValue(v);
+  } catch (err) {
+    if (err instanceof NeedsPortError) {
+      throw new DataCloneError(
+        `${what}: the value holds a SharedArrayBuffer, a view of one, or a host object (MessagePort, KeyObject, ...); ` +
+          'shared collections store copies of values, so these cannot be stored',
+      );
+    }
+    throw err;
+  }
+  return e;
 }
 
 /** A private copy of encodeValue's result (for values kept across other encodes). */
